@@ -1,0 +1,218 @@
+"""What the `/nb2feast/` endpoints do, kept apart from tornado (jupyterlab-git style).
+
+Handlers resolve a request to a `Target` (a notebook and its feature repository, both
+inside the server root) and call `cells` or `promote` here; these are thin shells over
+the pipeline's entry points in `nb2feast.export` and `nb2feast.verify`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+REPO_DIRNAME = "feature_repo"
+REPORT_FILE = PurePosixPath(".nb2feast") / "last_report.json"
+MANIFEST_FILE = "nb2feast.json"
+
+# A cell's badge: the first status in this order that applies to it wins.
+STATUS_ORDER = ("mismatch", "hazards", "stale", "not exported", "parity ok", "exported")
+
+
+class RequestError(Exception):
+    """A request the server refuses: an HTTP status and a JSON error body."""
+
+    def __init__(
+        self, status: int, message: str, *, fix: str = "", notebook: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error: dict[str, Any] = {"message": message, "fix": fix, "notebook": notebook}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A notebook and its feature repository, both resolved and inside `root`."""
+
+    root: Path
+    notebook: Path
+    repo: Path
+
+    def relative(self, path: Path) -> str:
+        """`path` as the server (and the lab's file browser) names it: root-relative, POSIX."""
+        return path.relative_to(self.root).as_posix()
+
+
+def locate(root: Path, path: str) -> Target:
+    """Resolve the root-relative notebook `path`; refuse it before reading anything if it leaves `root`."""
+    if not path:
+        raise RequestError(
+            400,
+            "missing query argument or field 'path'",
+            fix="pass the notebook path relative to the server root",
+        )
+    if (
+        PurePosixPath(path).is_absolute()
+        or PureWindowsPath(path).is_absolute()
+        or PureWindowsPath(path).drive
+    ):
+        raise RequestError(
+            403,
+            f"{path!r} is an absolute path",
+            fix="pass the notebook path relative to the server root",
+            notebook=path,
+        )
+    if ".." in PurePosixPath(path).parts or ".." in PureWindowsPath(path).parts:
+        raise RequestError(403, f"{path!r} leaves the server root", notebook=path)
+    root = root.expanduser().resolve()
+    notebook = (root / path).resolve()
+    if not notebook.is_relative_to(root):
+        raise RequestError(403, f"{path!r} points outside the server root", notebook=path)
+    if notebook.suffix != ".ipynb":
+        raise RequestError(400, f"{path!r} is not a notebook (.ipynb)", notebook=path)
+    if not notebook.is_file():
+        raise RequestError(404, f"no notebook at {path!r}", notebook=path)
+    repo = notebook.parent / REPO_DIRNAME
+    if not repo.resolve().is_relative_to(root):
+        raise RequestError(
+            403, f"{REPO_DIRNAME}/ beside {path!r} points outside the server root", notebook=path
+        )
+    return Target(root=root, notebook=notebook, repo=repo)
+
+
+class Running:
+    """Feature repositories with a promote in flight; a second one is refused, never interleaved."""
+
+    def __init__(self) -> None:
+        self._repos: set[Path] = set()
+
+    @contextmanager
+    def claim(self, target: Target) -> Iterator[None]:
+        """Hold `target`'s repository for the duration of the block, or raise a 409."""
+        key = target.repo.resolve()
+        if key in self._repos:
+            raise RequestError(
+                409,
+                f"a promote of {target.relative(target.repo)} is already running",
+                fix="wait for it to finish, then promote again",
+                notebook=target.relative(target.notebook),
+            )
+        self._repos.add(key)
+        try:
+            yield
+        finally:
+            self._repos.discard(key)
+
+
+def cells(target: Target) -> dict[str, Any]:
+    """The notebook's feature cells, each with the status badge the panel shows."""
+    from nb2feast import export
+
+    summaries = [to_json(s) for s in export.feature_cell_summaries(target.notebook)]
+    repo_state = export.repo_status(target.notebook, target.repo)
+    report = load_report(target) if repo_state == "exported" else None
+    return {
+        "notebook": target.relative(target.notebook),
+        "repo": target.relative(target.repo),
+        "repo_status": repo_state,
+        "report": report,
+        "cells": [cell | {"status": cell_status(cell, repo_state, report)} for cell in summaries],
+    }
+
+
+def promote(target: Target, cell_id: str | None = None) -> dict[str, Any]:
+    """Export the whole notebook into its repository, verify parity and keep the report.
+
+    `cell_id` only checks that the promoted cell is a feature cell of this notebook: a
+    repository is always generated from every feature cell, so views stay consistent.
+    """
+    from nb2feast import export, verify
+
+    if cell_id is not None:
+        ids = {
+            s.get("cell_id") for s in map(to_json, export.feature_cell_summaries(target.notebook))
+        }
+        if cell_id not in ids:
+            raise RequestError(
+                400,
+                f"cell {cell_id!r} is not a %%feature cell",
+                notebook=target.relative(target.notebook),
+            )
+    result = export.export_notebooks([target.notebook], target.repo)
+    report = verify.verify_notebook(target.notebook, target.repo).to_dict()
+    save_report(target, report)
+    written = [str(f) for f in result.files] or manifest_files(target.repo)
+    hazards = [to_json(h) for h in result.hazards] or report.get("hazards", [])
+    return {
+        "ok": bool(result.ok and report.get("ok")),
+        "notebook": target.relative(target.notebook),
+        "repo": target.relative(target.repo),
+        "files": [target.relative(target.repo / f) for f in written],
+        "stale": [str(f) for f in result.stale],
+        "report": report,
+        "hazards": hazards,
+    }
+
+
+def cell_status(cell: dict[str, Any], repo_state: str, report: dict[str, Any] | None) -> str:
+    """One badge for a cell: the most pressing of its parity, hazards and export states."""
+    applies = {repo_state, "hazards" if cell.get("hazards") else ""}
+    parity = view_parity(report, str(cell.get("name", "")))
+    if parity is not None:
+        applies.add("parity ok" if parity else "mismatch")
+    return next(status for status in STATUS_ORDER if status in applies)
+
+
+def view_parity(report: dict[str, Any] | None, name: str) -> bool | None:
+    """Whether the report proved view `name` (and its `_pandas` twin) at parity; None if absent."""
+    views = [
+        v for v in (report or {}).get("views", []) if v.get("name") in (name, f"{name}_pandas")
+    ]
+    if not views:
+        return None
+    return all(v.get("ok", all(c.get("ok", False) for c in v.get("checks", []))) for v in views)
+
+
+def load_report(target: Target) -> dict[str, Any] | None:
+    """The last parity report kept for this notebook, if any."""
+    path = target.repo / REPORT_FILE
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if kept.get("notebook") != target.relative(target.notebook):
+        return None
+    return kept.get("report")
+
+
+def save_report(target: Target, report: dict[str, Any]) -> None:
+    """Keep `report` beside the repository so the cells' status survives a reload."""
+    path = target.repo / REPORT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kept = {"notebook": target.relative(target.notebook), "report": report}
+    path.write_text(json.dumps(kept, indent=2, default=to_json) + "\n", encoding="utf-8")
+
+
+def manifest_files(repo: Path) -> list[str]:
+    """The files the repository's manifest lists, for when export rewrote nothing."""
+    try:
+        manifest = json.loads((repo / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return sorted(manifest.get("files", {}))
+
+
+def to_json(value: Any) -> Any:
+    """Pipeline objects (dataclasses with or without `to_dict`) as plain JSON values."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, Path):
+        return value.as_posix()
+    return value
