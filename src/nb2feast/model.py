@@ -115,6 +115,8 @@ class ParityFeature:
     dtype_notebook: str
     dtype_feast: str
     examples: tuple[dict, ...] = ()
+    feast_type: str = ""  # the type Feast declares for the feature (registry, else manifest)
+    feast_type_notebook: str = ""  # the Feast type of the notebook's dtype; differing -> not ok
 
 
 @dataclass(frozen=True)
@@ -185,4 +187,27 @@ class ParityReport:
             "views": views,
             "hazards": [h.to_dict() for h in self.hazards],
             "timings": dict(self.timings),
+        }
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What `export` did (or, with `check`, would do)."""
+
+    ok: bool
+    out: str
+    files: tuple[str, ...]  # repository-relative paths written (or that would be)
+    stale: tuple[str, ...] = ()  # --check: missing or different files
+    hazards: tuple[Hazard, ...] = ()
+    views: tuple[dict, ...] = ()  # the manifest's view entries
+    wrote: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "out": self.out,
+            "files": list(self.files),
+            "stale": list(self.stale),
+            "hazards": [h.to_dict() for h in self.hazards],
+            "views": list(self.views),
         }

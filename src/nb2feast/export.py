@@ -1,0 +1,305 @@
+"""export: notebooks -> a Feast feature repository. The one entry point the shells call.
+
+read -> select -> extract -> hazards -> (types) -> render -> write. Only the last step
+touches the repository; everything before it can fail without changing a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from nb2feast import __version__
+from nb2feast.errors import UserError
+from nb2feast.extract import ViewSpec, extract_views
+from nb2feast.infer import (
+    batch_features,
+    cell_hash,
+    frame_columns,
+    load_transforms,
+    on_demand_columns,
+    read_sidecar,
+    run_build,
+)
+from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
+from nb2feast.read import read_notebook
+from nb2feast.render import ViewPlan, plan_entities, render_repo, render_transform, render_transforms_init
+from nb2feast.select import select_feature_cells, split_magic
+from nb2feast.write import MANIFEST, stale_files, write_repo
+
+
+@dataclass(frozen=True)
+class _Notebook:
+    path: Path
+    display: str  # relative to the repository, as written in headers
+    cells: tuple[NotebookCell, ...]
+    feature_cells: tuple[FeatureCell, ...]
+    views: tuple[ViewSpec, ...]
+
+
+def default_project(notebooks: Sequence[Path]) -> str:
+    name = re.sub(r"[^A-Za-z0-9_]", "_", notebooks[0].stem).strip("_").lower() or "features"
+    return name if name[0].isalpha() else f"nb_{name}"
+
+
+def sidecar_key(feature_cell: FeatureCell) -> str:
+    """Hash of the magic line and body, as the magic sees them when the cell runs."""
+    line, body = split_magic(feature_cell.cell.source.lstrip("\n"))
+    return cell_hash(line.strip() + "\n" + body.rstrip())
+
+
+def _detect_hazards(notebook: _Notebook) -> list[Hazard]:
+    from nb2feast.hazards import detect_hazards
+
+    found: list[Hazard] = []
+    for feature_cell in notebook.feature_cells:
+        found.extend(detect_hazards(feature_cell, notebook.cells))
+    return found
+
+
+def load_notebook(path: Path, repo: Path) -> _Notebook:
+    display = os.path.relpath(path.resolve(), repo.resolve())
+    cells = read_notebook(path, display=str(path))
+    feature_cells = select_feature_cells(cells)
+    return _Notebook(path, display, cells, feature_cells, extract_views(cells, feature_cells))
+
+
+def _check_unique(notebooks: Sequence[_Notebook]) -> None:
+    seen_views: dict[str, ViewSpec] = {}
+    for notebook in notebooks:
+        for view in notebook.views:
+            if view.name in seen_views:
+                first = seen_views[view.name].cell.ref
+                raise UserError(
+                    f"view {view.name!r} is defined twice (first in {first.describe()})",
+                    where=view.cell.ref,
+                    line=1,
+                    fix="give each %%feature cell its own NAME",
+                )
+            seen_views[view.name] = view
+
+
+def _check_feature_names(plans: Sequence[ViewPlan]) -> None:
+    owner: dict[str, ViewPlan] = {}
+    for plan in plans:
+        for column in plan.columns:
+            if column.name in owner:
+                first = owner[column.name]
+                raise UserError(
+                    f"feature {column.name!r} of {plan.name!r} is already a feature of {first.name!r} "
+                    f"({first.spec.cell.ref.describe()})",
+                    where=plan.spec.cell.ref,
+                    line=1,
+                    fix="rename one of them, so training and serving cannot mix them up",
+                )
+            owner[column.name] = plan
+
+
+class _Typer:
+    """Columns per view: from the sidecar when it is fresh, else from running the transforms."""
+
+    def __init__(self, notebooks: Sequence[_Notebook], transforms: dict[str, str], repo: Path) -> None:
+        self.sidecars = {nb.path: read_sidecar(nb.path).get("views", {}) for nb in notebooks}
+        self.notebook_of = {v.name: nb for nb in notebooks for v in nb.views}
+        self.transforms = transforms
+        self.repo = repo
+        self._package = None
+        self.frames: dict[str, object] = {}
+        self.key_types: dict[str, str] = {}
+
+    def _recorded(self, view: ViewSpec) -> dict | None:
+        entry = self.sidecars[self.notebook_of[view.name].path].get(view.name)
+        if entry and entry.get("cell_hash") == sidecar_key(view.cell) and entry.get("feast_types"):
+            return entry
+        return None
+
+    @property
+    def package(self):  # noqa: ANN201
+        if self._package is None:
+            self._package = load_transforms(self.transforms, self.repo)
+        return self._package
+
+    def batch(self, view: ViewSpec) -> tuple[Column, ...]:
+        recorded = self._recorded(view)
+        if recorded is not None:
+            types, dtypes = recorded["feast_types"], recorded["dtypes"]
+            for key in view.flags.entities:
+                self.key_types.setdefault(key, types.get(key, "Int64"))
+            return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
+        frame = self.frame(view)
+        for key, column in zip(view.flags.entities, frame_columns(frame, view.flags.entities, view)):
+            self.key_types.setdefault(key, column.feast_type)
+        return batch_features(frame, view)
+
+    def frame(self, view: ViewSpec):  # noqa: ANN201
+        return run_build(self.package, view, self.frames)
+
+    def on_demand(self, view: ViewSpec, upstream: Sequence[ViewSpec]) -> tuple[Column, ...]:
+        recorded = self._recorded(view)
+        if recorded is not None:
+            return tuple(Column(n, recorded["dtypes"][n], recorded["feast_types"][n]) for n in recorded["features"])
+        frames = {}
+        for source in upstream:
+            frame = self.frame(source)
+            frames[source.name] = frame[[c for c in frame.columns if c not in (*source.flags.entities,)]]
+        return on_demand_columns(self.package, view, frames)
+
+
+def _plan_views(
+    notebooks: Sequence[_Notebook], repo: Path
+) -> tuple[list[ViewPlan], dict[str, str], dict[str, str]]:
+    """Typed plans, entity key types, and the transform modules (they need no types)."""
+    plans: list[ViewPlan] = []
+    transforms: dict[str, str] = {}
+    for notebook in notebooks:
+        from_transforms = os.path.relpath(notebook.path.resolve().parent, (repo / "transforms").resolve())
+        for view in notebook.views:
+            plan = ViewPlan(spec=view, notebook=notebook.display, notebook_dir_from_transforms=from_transforms)
+            plans.append(plan)
+            transforms[f"transforms/{view.name}.py"] = render_transform(plan)
+    transforms["transforms/__init__.py"] = render_transforms_init(plans)
+    typer = _Typer(notebooks, transforms, repo)
+    typed: list[ViewPlan] = []
+    for plan in plans:
+        view = plan.spec
+        if not view.flags.on_demand:
+            typed.append(replace(plan, columns=typer.batch(view)))
+            continue
+        earlier = [p for p in typed if not p.spec.flags.on_demand]
+        sources = [p for p in earlier if {c.name for c in p.columns} & view.columns_read]
+        if not sources and not view.flags.requests:
+            raise UserError(
+                f"the on-demand cell {view.name!r} reads no feature of an earlier %%feature view and no --request",
+                where=view.cell.ref,
+                line=2,
+                fix="derive the new columns from features of views above, or declare --request COL:TYPE",
+            )
+        columns = typer.on_demand(view, [p.spec for p in sources])
+        typed.append(replace(plan, columns=columns, sources=tuple(p.name for p in sources)))
+    return typed, typer.key_types, transforms
+
+
+def _manifest(plans: Sequence[ViewPlan], project: str, notebooks: Sequence[_Notebook]) -> str:
+    views = [manifest_entry(p) for p in plans]
+    body = {
+        "nb2feast": __version__,
+        "project": project,
+        "notebooks": [nb.display for nb in notebooks],
+        "views": views,
+    }
+    return json.dumps(body, indent=2, sort_keys=False) + "\n"
+
+
+def manifest_entry(plan: ViewPlan) -> dict:
+    view = plan.spec
+    flags = view.flags
+    ref = view.cell.ref
+    entry = {
+        "name": view.name,
+        "kind": flags.kind,
+        "notebook": plan.notebook,
+        "cell_index": ref.index,
+        "cell_id": ref.id,
+        "features": [{"name": c.name, "dtype": c.dtype, "feast_type": c.feast_type} for c in plan.columns],
+        "module": f"transforms/{view.name}.py",
+    }
+    if flags.on_demand:
+        entry |= {
+            "input_frame": view.input_frame,
+            "sources": list(plan.sources),
+            "requests": [{"name": c, "feast_type": t} for c, t in flags.requests],
+            "modes": ["pandas"],
+            "views": [
+                {"name": view.name, "mode": "pandas", "reason": plan.pandas_reason},
+                {"name": f"{view.name}_pandas", "mode": "pandas"},
+            ],
+        }
+    else:
+        entry |= {
+            "entities": list(flags.entities),
+            "timestamp": flags.timestamp,
+            "created": flags.created,
+            "ttl_seconds": flags.ttl_seconds,
+            "offline_only": flags.offline_only,
+            "table": f"data/{view.name}.parquet",
+        }
+    return entry
+
+
+def export_notebooks(
+    notebooks: Sequence[Path],
+    out: Path,
+    *,
+    project: str | None = None,
+    check: bool = False,
+    force: bool = False,
+) -> ExportResult:
+    """Export the `%%feature` cells of `notebooks` into the Feast repository `out`."""
+    if not notebooks:
+        raise UserError("no notebook given")
+    loaded = [load_notebook(Path(nb), out) for nb in notebooks]
+    _check_unique(loaded)
+    if not any(nb.views for nb in loaded):
+        raise UserError("no %%feature cell found", where=", ".join(map(str, notebooks)),
+                        fix="mark a cell that builds features with %%feature NAME --entity KEY")
+    hazards = tuple(h for nb in loaded for h in _detect_hazards(nb))
+    plans, key_types, transforms = _plan_views(loaded, out)
+    _check_feature_names(plans)
+    project = project or default_project([nb.path for nb in loaded])
+    entities = plan_entities(plans, key_types)
+    files = render_repo(plans, entities, transforms, project)
+    files[MANIFEST] = _manifest(plans, project, loaded)
+    views = tuple(manifest_entry(p) for p in plans)
+    no_errors = not any(h.severity == "error" for h in hazards)
+    if check:
+        stale = tuple(stale_files(out, files))
+        return ExportResult(ok=not stale and no_errors, out=str(out), files=tuple(sorted(files)),
+                            stale=stale, hazards=hazards, views=views)
+    written = write_repo(out, files, force=force)
+    return ExportResult(ok=no_errors, out=str(out), files=tuple(written), hazards=hazards, views=views, wrote=True)
+
+
+def feature_cell_summaries(notebook: Path) -> list[dict]:
+    """The notebook's feature cells for the JupyterLab panel: no kernel, no Feast."""
+    cells = read_notebook(notebook)
+    feature_cells = select_feature_cells(cells)
+    recorded = read_sidecar(notebook).get("views", {})
+    loaded = _Notebook(notebook, str(notebook), cells, feature_cells, ())
+    hazards = _detect_hazards(loaded)
+    summaries = []
+    for feature_cell in feature_cells:
+        flags = feature_cell.flags
+        entry = recorded.get(flags.name, {})
+        fresh = entry.get("cell_hash") == sidecar_key(feature_cell)
+        summaries.append(
+            {
+                "name": flags.name,
+                "kind": flags.kind,
+                "entities": list(flags.entities),
+                "cell_index": feature_cell.ref.index,
+                "cell_id": feature_cell.ref.id,
+                "features": [
+                    {"name": n, "dtype": entry["dtypes"][n], "feast_type": entry["feast_types"][n]}
+                    for n in entry.get("features", [])
+                ]
+                if fresh
+                else [],
+                "hazards": [h.to_dict() for h in hazards if h.view == flags.name],
+            }
+        )
+    return summaries
+
+
+def repo_status(notebook: Path, repo: Path) -> str:
+    """"not exported" | "exported" | "stale" — by comparing with a fresh render."""
+    if not (repo / MANIFEST).is_file():
+        return "not exported"
+    try:
+        result = export_notebooks([notebook], repo, check=True)
+    except UserError:
+        return "stale"
+    return "stale" if result.stale else "exported"

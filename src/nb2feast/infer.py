@@ -1,0 +1,245 @@
+"""infer: exact column types, from data — never guessed.
+
+Either from running the generated transforms on the notebook's own sources (the same
+code Feast's tables will be built with), or from the sidecar the magic wrote the last
+time each cell ran. Also loads generated transform packages for `materialize`/`verify`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+import threading
+import types
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from nb2feast.errors import UserError
+from nb2feast.extract import ViewSpec
+from nb2feast.model import Column
+from nb2feast.types import feast_type_for_dtype
+
+SIDECAR_SUFFIX = ".nb2feast.json"
+_LOCK = threading.Lock()  # transforms chdir to their notebook's folder while loading
+
+
+def cell_hash(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def sidecar_path(notebook: Path) -> Path:
+    return notebook.with_name(notebook.stem + SIDECAR_SUFFIX)
+
+
+def read_sidecar(notebook: Path) -> dict:
+    path = sidecar_path(notebook)
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def column_type(frame, name: str) -> str | None:  # noqa: ANN001 - pandas DataFrame
+    """The Feast type of a column, looking into object columns' values."""
+    import pandas as pd
+
+    series = frame[name]
+    found = feast_type_for_dtype(str(series.dtype))
+    if str(series.dtype) != "object":
+        return found
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    return {
+        "string": "String",
+        "boolean": "Bool",
+        "integer": "Int64",
+        "floating": "Float64",
+        "mixed-integer-float": "Float64",
+        "bytes": "Bytes",
+    }.get(kind)
+
+
+def frame_columns(frame, names: Sequence[str], view: ViewSpec) -> tuple[Column, ...]:  # noqa: ANN001
+    columns = []
+    for name in names:
+        feast_type = column_type(frame, name)
+        if feast_type is None:
+            raise UserError(
+                f"cannot know the Feast type of column {name!r} of {view.name!r}: "
+                f"dtype {frame[name].dtype} (values: {frame[name].head(3).tolist()!r})",
+                where=view.cell.ref,
+                line=1,
+                fix="cast it in the cell (e.g. .astype('float64'), .astype(str), .astype('int64'))",
+            )
+        columns.append(Column(name=name, dtype=str(frame[name].dtype), feast_type=feast_type))
+    return tuple(columns)
+
+
+def batch_features(frame, view: ViewSpec) -> tuple[Column, ...]:  # noqa: ANN001
+    """Check a batch view's frame has its keys and timestamp; its other columns are features."""
+    import pandas as pd
+
+    flags = view.flags
+    if not isinstance(frame, pd.DataFrame):
+        raise UserError(
+            f"{view.name!r} is a {type(frame).__name__}, not a DataFrame",
+            where=view.cell.ref,
+            line=view.body[-1].line,
+            fix="bind the view name to a DataFrame (call .reset_index() on a Series or grouped result)",
+        )
+    required = [*flags.entities, flags.timestamp, *([flags.created] if flags.created else [])]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise UserError(
+            f"column(s) {', '.join(map(repr, missing))} absent from the result of {view.name!r}; "
+            f"it has {', '.join(map(repr, map(str, frame.columns)))}",
+            where=view.cell.ref,
+            line=1,
+            fix="keep the entity key and timestamp columns in the frame (e.g. .reset_index()), or fix --entity/--timestamp",
+        )
+    for column in [flags.timestamp, *([flags.created] if flags.created else [])]:
+        if not pd.api.types.is_datetime64_any_dtype(frame[column]):
+            raise UserError(
+                f"timestamp column {column!r} of {view.name!r} has dtype {frame[column].dtype}, not datetime",
+                where=view.cell.ref,
+                line=1,
+                fix=f"convert it: df[{column!r}] = pd.to_datetime(df[{column!r}], utc=True)",
+            )
+    features = [str(c) for c in frame.columns if c not in required]
+    if not features:
+        raise UserError(f"{view.name!r} has no feature column", where=view.cell.ref, line=1)
+    return frame_columns(frame, features, view)
+
+
+def load_transforms(files: Mapping[str, str], repo: Path) -> types.ModuleType:
+    """Import generated `transforms/*.py` texts as a package under a private name.
+
+    Files come from memory (export, before anything is written) or from disk; `__file__`
+    is set to where each file lives in `repo`, so `NOTEBOOK_DIR` resolves the same way.
+    """
+    token = hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:12]
+    package_name = f"_nb2feast_transforms_{token}"
+    for key in [k for k in sys.modules if k == package_name or k.startswith(package_name + ".")]:
+        del sys.modules[key]
+    package = types.ModuleType(package_name)
+    package.__path__ = []  # type: ignore[attr-defined]
+    package.__package__ = package_name
+    sys.modules[package_name] = package
+    modules = {p[len("transforms/") : -3]: t for p, t in files.items() if p.startswith("transforms/")}
+    pending = dict(sorted(modules.items()))
+    pending.pop("__init__", None)
+
+    class _Finder:
+        """Lets `from . import other_view` inside a transform load it on demand."""
+
+        @staticmethod
+        def find_spec(fullname, path=None, target=None):  # noqa: ANN001, ANN205
+            if fullname.startswith(package_name + ".") and fullname[len(package_name) + 1 :] in pending:
+                return importlib.util.spec_from_loader(fullname, _Loader())
+            return None
+
+    class _Loader:
+        def create_module(self, spec):  # noqa: ANN001, ANN202
+            return None
+
+        def exec_module(self, module):  # noqa: ANN001, ANN202
+            name = module.__name__[len(package_name) + 1 :]
+            module.__file__ = str(repo / "transforms" / f"{name}.py")
+            module.__package__ = package_name
+            setattr(package, name, module)
+            exec(compile(pending[name], module.__file__, "exec"), module.__dict__)  # noqa: S102
+
+    finder = _Finder()
+    sys.meta_path.insert(0, finder)
+    try:
+        for name in pending:
+            importlib.import_module(f"{package_name}.{name}")
+    finally:
+        sys.meta_path.remove(finder)
+    return package
+
+
+def run_build(package: types.ModuleType, view: ViewSpec, cache: dict):  # noqa: ANN201
+    """Run a batch view's generated `build()`; a failure names the cell."""
+    if view.name in cache:
+        return cache[view.name]
+    module = getattr(package, view.name)
+    with _LOCK:
+        try:
+            frame = module.build()
+        except UserError:
+            raise
+        except Exception as exc:  # the user's code failed: say where
+            raise UserError(
+                f"running the generated transform failed: {type(exc).__name__}: {exc}",
+                where=view.cell.ref,
+                line=1,
+                fix="run the notebook top to bottom; the cell must work on the notebook's own data",
+            ) from None
+    cache[view.name] = frame
+    return frame
+
+
+def sample_request(feast_type: str, rows: int):  # noqa: ANN201
+    """Typed request values to push through an on-demand transform to learn its output types."""
+    import numpy as np
+    import pandas as pd
+
+    values = {
+        "Int32": np.arange(1, rows + 1, dtype="int32"),
+        "Int64": np.arange(1, rows + 1, dtype="int64"),
+        "Float32": np.linspace(1.0, 2.0, rows, dtype="float32"),
+        "Float64": np.linspace(1.0, 2.0, rows),
+        "String": np.array([f"s{i}" for i in range(rows)], dtype=object),
+        "Bytes": np.array([b"b"] * rows, dtype=object),
+        "Bool": np.arange(rows) % 2 == 0,
+        "UnixTimestamp": pd.date_range("2024-01-01", periods=rows, freq="h", tz="UTC"),
+    }
+    return values[feast_type]
+
+
+def on_demand_columns(package: types.ModuleType, view: ViewSpec, upstream: Mapping[str, object]):  # noqa: ANN201
+    """Run the on-demand transform on sample rows of its upstream views + typed request values."""
+    import pandas as pd
+
+    rows = 16
+    parts = []
+    seen: set[str] = set()
+    for name, frame in upstream.items():
+        features = [c for c in frame.columns if c not in seen]
+        seen |= set(features)
+        parts.append(frame[features].head(rows).reset_index(drop=True))
+    sample = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=range(rows))
+    sample = sample.head(rows)
+    for column, feast_type in view.flags.requests:
+        sample[column] = sample_request(feast_type, len(sample))
+    before = list(sample.columns)
+    function = getattr(getattr(package, view.name), view.name)
+    try:
+        result = function(sample.copy())
+    except KeyError as exc:
+        raise UserError(
+            f"the on-demand cell reads column {exc.args[0]!r}, which no earlier %%feature view "
+            f"or --request provides",
+            where=view.cell.ref,
+            line=1,
+            fix=f"add --request {exc.args[0]}:TYPE, or compute it in a %%feature view above",
+        ) from None
+    except Exception as exc:
+        raise UserError(
+            f"running the on-demand transform on sample rows failed: {type(exc).__name__}: {exc}",
+            where=view.cell.ref,
+            line=1,
+        ) from None
+    if not isinstance(result, pd.DataFrame):
+        raise UserError(f"{view.name!r} does not produce a DataFrame", where=view.cell.ref, line=1)
+    new = [str(c) for c in result.columns if c not in before]
+    if not new:
+        raise UserError(
+            f"the on-demand cell {view.name!r} adds no column to {view.input_frame!r}",
+            where=view.cell.ref,
+            line=2,
+            fix=f'assign new columns, e.g. {view.input_frame}["ratio"] = ...',
+        )
+    return frame_columns(result, new, view)
