@@ -1,0 +1,120 @@
+"""Shared machinery of the detectors: the parsed cell, positions, names, reporting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.metadata import (
+    BuiltinAssignment,
+    ImportAssignment,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+    ScopeProvider,
+)
+
+from nb2feast.hazards._notebook import NotebookView
+from nb2feast.model import FeatureCell, Hazard, Severity
+
+ROW_WISE_AXIS = m.Integer("1") | m.SimpleString("'columns'") | m.SimpleString('"columns"')
+
+
+@dataclass(frozen=True)
+class CellContext:
+    """A feature cell parsed with the notebook's imports prepended as `header_lines` lines."""
+
+    feature_cell: FeatureCell
+    notebook: NotebookView
+    wrapper: MetadataWrapper
+    header_lines: int
+
+
+class HazardVisitor(m.MatcherDecoratableVisitor):
+    """Base of every detector: subclasses match nodes and call `report`."""
+
+    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider, ParentNodeProvider)
+    CATEGORY = ""
+
+    def __init__(self, ctx: CellContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.flags = ctx.feature_cell.flags
+        self.hazards: list[Hazard] = []
+
+    @classmethod
+    def applies(cls, ctx: CellContext) -> bool:
+        """Whether this detector runs on the cell at all (e.g. cross_row: on-demand only)."""
+        return True
+
+    def report(self, node: cst.CSTNode, code: str, severity: Severity, message: str, fix: str) -> None:
+        """Record a hazard at `node`: the line the user sees in the cell, 0-based column."""
+        start = self.get_metadata(PositionProvider, node).start
+        ref = self.ctx.feature_cell.ref
+        self.hazards.append(
+            Hazard(
+                code=code,
+                category=self.CATEGORY,
+                severity=severity,
+                cell_index=ref.index,
+                cell_id=ref.id,
+                line=start.line - self.ctx.header_lines + 1,
+                col=start.column,
+                message=message,
+                fix=fix,
+                view=self.flags.name,
+            )
+        )
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.ctx.wrapper.module.code_for_node(node)
+
+    def qualified(self, node: cst.CSTNode) -> set[str]:
+        """Fully qualified names `node` may refer to (`np.random.rand` -> `numpy.random.rand`)."""
+        return {
+            q.name
+            for q in self.get_metadata(QualifiedNameProvider, node, set())
+            if q.source in (QualifiedNameSource.IMPORT, QualifiedNameSource.BUILTIN)
+        }
+
+    def has_qualified(self, node: cst.CSTNode, names: frozenset[str] | set[str]) -> bool:
+        return bool(self.qualified(node) & names)
+
+    def is_module_or_param(self, name: cst.Name) -> bool:
+        """True when `name` is an imported module/function or a lambda/def parameter."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return False
+        for assignment in scope[name.value]:
+            if isinstance(assignment, (ImportAssignment, BuiltinAssignment)):
+                return True
+            if isinstance(assignment.node, cst.Param) or m.matches(
+                self.get_metadata(ParentNodeProvider, assignment.node, None), m.Param()
+            ):
+                return True
+        return False
+
+    def frame_root(self, expr: cst.BaseExpression) -> cst.Name | None:
+        """The variable a pandas-looking expression starts from (`df` in `df["x"].fillna(0)`)."""
+        while True:
+            if isinstance(expr, (cst.Attribute, cst.Subscript)):
+                expr = expr.value
+            elif isinstance(expr, cst.Call):
+                expr = expr.func
+            else:
+                break
+        if isinstance(expr, cst.Name) and not self.is_module_or_param(expr):
+            return expr
+        return None
+
+    @staticmethod
+    def keyword(call: cst.Call, name: str) -> cst.Arg | None:
+        return next((a for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+    @staticmethod
+    def positional(call: cst.Call, index: int) -> cst.Arg | None:
+        args = [a for a in call.args if a.keyword is None and not a.star]
+        return args[index] if index < len(args) else None
