@@ -1,0 +1,66 @@
+"""docs/hazards.md is the hazard catalogue; its examples are these tests, so it cannot drift.
+
+Every ```python hazard CODE``` block must report exactly CODE on the line marked `# <-`,
+every ```python clean CODE``` block must report nothing, and every code in the table has
+both, with the category and severity the table states.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from nb2feast.flags import parse_flags
+from nb2feast.hazards import detect_hazards
+from nb2feast.model import CellRef, FeatureCell, Hazard, NotebookCell
+
+CATALOGUE = Path(__file__).resolve().parents[1] / "docs" / "hazards.md"
+TEXT = CATALOGUE.read_text(encoding="utf-8")
+BLOCK = re.compile(r"^```python (hazard|clean) (NB2F\d{3})\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+ROW = re.compile(r"^\| (NB2F\d{3}) \| (\w+) \| ([^|]+) \|", re.MULTILINE)
+EXAMPLES = [(kind, code, body) for kind, code, body in BLOCK.findall(TEXT)]
+TABLE = {code: (category, severity.strip()) for code, category, severity in ROW.findall(TEXT)}
+
+
+def run_example(block: str) -> tuple[tuple[Hazard, ...], int | None]:
+    """The block as a notebook (cells split at `# %%`); hazards of its %%feature cell and the marked line."""
+    sources = [s.strip("\n") for s in re.split(r"^# %%\n", block, flags=re.MULTILINE) if s.strip()]
+    cells = [NotebookCell(CellRef("catalogue.ipynb", i, f"cell{i}"), s) for i, s in enumerate(sources)]
+    (cell,) = [c for c in cells if c.source.startswith("%%feature")]
+    magic, _, body = cell.source.partition("\n")
+    feature = FeatureCell(cell, parse_flags(magic.removeprefix("%%feature")), body)
+    marked = [n for n, line in enumerate(cell.source.split("\n"), start=1) if line.rstrip().endswith("# <-")]
+    return detect_hazards(feature, cells), (marked[0] if marked else None)
+
+
+def test_catalogue_has_a_positive_and_a_clean_example_for_every_code() -> None:
+    # Given the table and the examples of docs/hazards.md
+    positive = {code for kind, code, _ in EXAMPLES if kind == "hazard"}
+    clean = {code for kind, code, _ in EXAMPLES if kind == "clean"}
+    # Then every listed code has both, and no example names an unlisted code
+    assert TABLE, "the code table of docs/hazards.md was not found"
+    assert positive == set(TABLE) == clean
+
+
+@pytest.mark.parametrize(
+    "kind,code,block", EXAMPLES, ids=[f"{kind}-{code}" for kind, code, _ in EXAMPLES]
+)
+def test_catalogue_example(kind: str, code: str, block: str) -> None:
+    # Given an example notebook from the catalogue
+    # When its feature cell is checked
+    hazards, marked = run_example(block)
+    if kind == "clean":
+        # Then a near miss reports nothing
+        assert hazards == (), [f"{h.code} line {h.line}: {h.message}" for h in hazards]
+        return
+    # Then a positive example reports exactly its code, on the marked line
+    assert marked is not None, "a positive example marks its line with `# <-`"
+    assert {h.code for h in hazards} == {code}, [f"{h.code} line {h.line}" for h in hazards]
+    (hazard,) = hazards
+    assert hazard.line == marked
+    category, severity = TABLE[code]
+    assert hazard.category == category
+    assert hazard.severity in severity
+    assert hazard.message and hazard.fix
