@@ -296,7 +296,9 @@ async def test_bad_paths_inside_the_root(jp_fetch, fake, notebook, path, code) -
     assert body["error"]["message"]
 
 
-REAL_PIPELINE = all(importlib.util.find_spec(f"nb2feast.{m}") for m in ("export", "verify"))
+REAL_PIPELINE = all(
+    importlib.util.find_spec(f"nb2feast.{m}") for m in ("export", "verify", "magic")
+)
 
 
 def write_tiny_project(folder: Path) -> Path:
@@ -325,7 +327,7 @@ customer_total = orders.groupby("customer_id", as_index=False).agg(
 
 
 @pytest.mark.feast
-@pytest.mark.skipif(not REAL_PIPELINE, reason="nb2feast.export / nb2feast.verify not written yet")
+@pytest.mark.skipif(not REAL_PIPELINE, reason="nb2feast.export, .verify or .magic not written yet")
 async def test_promote_with_the_real_pipeline(jp_fetch, jp_root_dir) -> None:
     write_tiny_project(jp_root_dir / "tiny")
 

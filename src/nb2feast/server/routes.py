@@ -22,6 +22,15 @@ RUNNING_KEY = "nb2feast.running"
 Verb = Callable[..., Awaitable[None]]
 
 
+async def off_loop(work: Callable[..., Any], *args: Any) -> Any:
+    """Run blocking `work` in a worker thread, without the caller's context variables.
+
+    `asyncio.to_thread` would copy them, and with them jupyter_core's per-context event
+    loop: nbclient in the thread would then try to reuse the server's running loop.
+    """
+    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(work, *args))
+
+
 class ApiError(tornado.web.HTTPError):
     """An HTTP error whose body is `{"error": {...}}`, readable in the panel."""
 
@@ -77,7 +86,7 @@ class CellsHandler(BaseHandler):
     @json_errors
     async def get(self) -> None:
         target = core.locate(self.root, self.get_query_argument("path", ""))
-        self.reply(await asyncio.to_thread(core.cells, target))
+        self.reply(await off_loop(core.cells, target))
 
 
 class PromoteHandler(BaseHandler):
@@ -91,7 +100,7 @@ class PromoteHandler(BaseHandler):
             raise core.RequestError(400, 'the body must be a JSON object like {"path": "nb.ipynb"}')
         target = core.locate(self.root, str(body.get("path") or ""))
         with self.settings[RUNNING_KEY].claim(target):
-            self.reply(await asyncio.to_thread(core.promote, target, body.get("cell_id")))
+            self.reply(await off_loop(core.promote, target, body.get("cell_id")))
 
 
 ROUTES: list[tuple[str, type[BaseHandler]]] = [
