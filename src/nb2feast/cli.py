@@ -1,0 +1,135 @@
+"""The `nb2feast` command: a thin shell over `export_notebooks` and `verify_notebook`.
+
+Exit codes: 0 all good; 1 parity mismatch, stale repository (--check) or an error-severity
+hazard; 2 bad input or usage, with a message naming notebook, cell and line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from nb2feast import __version__
+from nb2feast.errors import UserError
+from nb2feast.model import ExportResult, Hazard
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def format_hazard(hazard: Hazard, notebook: str = "") -> str:
+    where = f"{notebook}: " if notebook else ""
+    return (
+        f"{where}cell {hazard.cell_index} (id {hazard.cell_id}), line {hazard.line}, col {hazard.col}: "
+        f"{hazard.code} {hazard.severity} [{hazard.category}] {hazard.message}\n    fix: {hazard.fix}"
+    )
+
+
+def _print_export(result: ExportResult, fmt: str, check: bool) -> None:
+    if fmt == "json":
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    if check:
+        if result.stale:
+            print(f"{result.out} is stale; would change:")
+            print("\n".join(f"  {path}" for path in result.stale))
+        else:
+            print(f"{result.out} is up to date ({len(result.files)} files)")
+    else:
+        print(f"wrote {len(result.files)} files to {result.out}:")
+        print("\n".join(f"  {path}" for path in result.files))
+    for view in result.views:
+        features = ", ".join(f"{f['name']}:{f['feast_type']}" for f in view["features"])
+        print(f"  view {view['name']} ({view['kind']}): {features}")
+    for hazard in result.hazards:
+        print(format_hazard(hazard))
+
+
+def _export(args: argparse.Namespace) -> int:
+    from nb2feast.export import export_notebooks
+
+    result = export_notebooks(
+        [Path(p) for p in args.notebooks],
+        Path(args.out),
+        project=args.project,
+        check=args.check,
+        force=args.force,
+    )
+    _print_export(result, args.format, args.check)
+    return EXIT_OK if result.ok else EXIT_FAIL
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from nb2feast.report import render_text
+    from nb2feast.verify import verify_notebook
+
+    repo = Path(args.repo)
+    if not repo.is_dir():
+        raise UserError(f"repository {repo} does not exist", fix="run `nb2feast export NOTEBOOK --out DIR` first")
+    progress = None if args.format == "json" else (lambda message: print(f"… {message}", file=sys.stderr))
+    report = verify_notebook(Path(args.notebook), repo, sample=args.sample, seed=args.seed, progress=progress)
+    payload = json.dumps(report.to_dict(), indent=2, default=str)
+    if args.report:
+        Path(args.report).write_text(payload + "\n")
+    print(payload if args.format == "json" else render_text(report))
+    return EXIT_OK if report.ok else EXIT_FAIL
+
+
+def _materialize(args: argparse.Namespace) -> int:
+    from nb2feast.materialize import build_feature_tables, materialize_online
+
+    repo = Path(args.repo)
+    tables = build_feature_tables(repo, progress=lambda m: print(f"… {m}", file=sys.stderr))
+    for name, path in tables.items():
+        print(f"  {name}: {path}")
+    if args.online:
+        materialize_online(repo)
+        print("loaded the online store")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nb2feast", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"nb2feast {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    export = commands.add_parser("export", help="write a Feast repository from the notebooks' %%feature cells")
+    export.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
+    export.add_argument("--out", required=True, metavar="DIR")
+    export.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR is stale")
+    export.add_argument("--project", help="Feast project name (default: the notebook's name)")
+    export.add_argument("--force", action="store_true", help="overwrite generated files edited by hand")
+    export.add_argument("--format", choices=("text", "json"), default="text")
+    export.set_defaults(run=_export)
+
+    verify = commands.add_parser("verify", help="recompute every feature both ways and compare")
+    verify.add_argument("notebook", metavar="NOTEBOOK")
+    verify.add_argument("--repo", required=True, metavar="DIR")
+    verify.add_argument("--sample", type=int, default=1000, metavar="N")
+    verify.add_argument("--seed", type=int, default=0, metavar="S")
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.add_argument("--report", metavar="FILE", help="also write the JSON report here")
+    verify.set_defaults(run=_verify)
+
+    materialize = commands.add_parser("materialize", help="rebuild the feature tables with the generated transforms")
+    materialize.add_argument("repo", metavar="DIR")
+    materialize.add_argument("--online", action="store_true", help="then load them into the online store")
+    materialize.set_defaults(run=_materialize)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UserError as error:
+        if getattr(args, "format", "text") == "json":
+            print(json.dumps({"ok": False, "error": error.to_dict()}, indent=2))
+        print(f"nb2feast: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

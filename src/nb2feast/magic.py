@@ -1,0 +1,276 @@
+"""`%%feature` and `%feature_verify`: the notebook shell over the pipeline.
+
+The cell runs exactly as it would without the magic; then the magic checks the result,
+records the view's exact dtypes in the sidecar beside the notebook (so `export` knows
+them without re-running anything), hands the frames over to `verify` when asked
+(`NB2FEAST_CAPTURE_DIR`), and shows a compact summary with any skew hazards.
+Importing this module imports neither pandas nor Feast.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from traitlets import Bool, Unicode
+
+from nb2feast.errors import UserError
+from nb2feast.flags import parse_flags
+from nb2feast.model import CellRef, FeatureCell, FeatureFlags, Hazard, NotebookCell
+
+CAPTURE_ENV = "NB2FEAST_CAPTURE_DIR"
+NOTEBOOK_ENV = "NB2FEAST_NOTEBOOK"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the magic shows after the cell ran (text in a terminal, HTML in Jupyter)."""
+
+    flags: FeatureFlags
+    features: tuple[tuple[str, str, str], ...]  # (name, dtype, Feast type)
+    input_frame: str | None
+    hazards: tuple[Hazard, ...]
+    recorded_in: str | None
+
+    def _lines(self) -> list[str]:
+        flags = self.flags
+        head = f"{flags.name} ({flags.kind})"
+        if flags.entities:
+            head += f" · entities: {', '.join(flags.entities)} · timestamp: {flags.timestamp}"
+        if self.input_frame:
+            head += f" · derived from: {self.input_frame}"
+        lines = [head, "features: " + ", ".join(f"{n} {d} → {t}" for n, d, t in self.features)]
+        for h in self.hazards:
+            lines.append(f"{h.code} {h.severity} [{h.category}] line {h.line}: {h.message} — fix: {h.fix}")
+        return lines
+
+    def __repr__(self) -> str:
+        return "\n".join(self._lines())
+
+    def _repr_html_(self) -> str:
+        flags = self.flags
+        rows = "".join(
+            f"<tr><td><code>{html.escape(n)}</code></td><td>{html.escape(d)}</td><td>{t}</td></tr>"
+            for n, d, t in self.features
+        )
+        hazards = "".join(
+            f"<li style='color:{'#b00020' if h.severity == 'error' else '#8a6d00'}'><b>{h.code}</b> "
+            f"{h.severity} [{h.category}] line {h.line}: {html.escape(h.message)}"
+            f"<br><i>fix:</i> {html.escape(h.fix)}</li>"
+            for h in self.hazards
+        )
+        meta = html.escape(self._lines()[0])
+        return (
+            f"<div class='nb2feast-summary'><b>%%feature</b> {meta}"
+            f"<table><tr><th>feature</th><th>dtype</th><th>Feast</th></tr>{rows}</table>"
+            + (f"<ul>{hazards}</ul>" if hazards else "<div>no skew hazards</div>")
+            + "</div>"
+        )
+
+
+def notebook_path(user_ns: dict) -> Path | None:
+    """The running notebook's file, where the front end tells us (else None)."""
+    candidates = [os.environ.get(NOTEBOOK_ENV), user_ns.get("__vsc_ipynb_file__"), user_ns.get("__session__"),
+                  os.environ.get("JPY_SESSION_NAME")]
+    for candidate in candidates:
+        if not candidate or not str(candidate).endswith(".ipynb"):
+            continue
+        path = Path(candidate)
+        for option in (path, Path.cwd() / path.name):
+            if option.is_file():
+                return option.resolve()
+    return None
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w") as stream:
+        stream.write(text)
+    os.replace(partial, path)
+
+
+@magics_class
+class FeatureMagics(Magics):
+    """`%%feature NAME ...` marks a pandas cell as a Feast feature view."""
+
+    record = Bool(True, help="Record each view's dtypes in <notebook>.nb2feast.json").tag(config=True)
+    repo = Unicode("feature_repo", help="Repository folder, relative to the notebook").tag(config=True)
+
+    @cell_magic
+    def feature(self, line: str, cell: str):  # noqa: ANN201 - a Summary for display
+        try:
+            flags = parse_flags(line)
+        except UserError as error:
+            raise UsageError(f"%%feature: {error}") from None
+        ns = self.shell.user_ns
+        reads = _free_names(cell)
+        frames = [n for n in reads if _is_frame(ns.get(n))]
+        input_frame = None
+        before_columns: list[str] = []
+        snapshot = None
+        capture = os.environ.get(CAPTURE_ENV)
+        if flags.on_demand:
+            if len(frames) != 1:
+                raise UsageError(
+                    f"%%feature {flags.name}: an on-demand cell derives columns from exactly one input "
+                    f"frame; it reads {', '.join(frames) or 'none'}"
+                )
+            input_frame = frames[0]
+            before_columns = [str(c) for c in ns[input_frame].columns]
+            missing = [c for c, _ in flags.requests if c not in before_columns]
+            if missing:
+                raise UsageError(f"%%feature {flags.name}: request column(s) {missing} are not in {input_frame}")
+            if capture:
+                snapshot = ns[input_frame].copy()
+        result = self.shell.ex(cell)  # the cell runs unchanged, in the user's namespace
+        del result
+        frame = ns.get(flags.name) if (not flags.on_demand or flags.name in _bound_names(cell)) else ns.get(input_frame)
+        features = self._check(flags, frame, before_columns)
+        summary_features = tuple((n, str(frame[n].dtype), t) for n, t in features)
+        hazards = self._hazards(flags, cell)
+        recorded = self._record(flags, line, cell, frame, features) if self.record else None
+        if capture:
+            _capture(Path(capture), flags, frame, snapshot, input_frame, features)
+        return Summary(flags, summary_features, input_frame, hazards, recorded)
+
+    def _check(self, flags: FeatureFlags, frame, before: list[str]) -> list[tuple[str, str]]:  # noqa: ANN001
+        from nb2feast.infer import column_type
+
+        if not _is_frame(frame):
+            raise UsageError(f"%%feature {flags.name}: the cell must bind {flags.name} to a DataFrame")
+        if flags.on_demand:
+            names = [str(c) for c in frame.columns if str(c) not in before]
+            if not names:
+                raise UsageError(f"%%feature {flags.name}: the cell adds no column")
+        else:
+            keys = [*flags.entities, flags.timestamp, *([flags.created] if flags.created else [])]
+            missing = [k for k in keys if k not in frame.columns]
+            if missing:
+                raise UsageError(
+                    f"%%feature {flags.name}: column(s) {missing} absent from the result "
+                    f"(columns: {[str(c) for c in frame.columns]}); keep them or fix --entity/--timestamp"
+                )
+            names = [str(c) for c in frame.columns if c not in keys]
+        typed = []
+        for name in names:
+            feast_type = column_type(frame, name)
+            if feast_type is None:
+                raise UsageError(
+                    f"%%feature {flags.name}: cannot know the Feast type of {name!r} (dtype {frame[name].dtype}); cast it"
+                )
+            typed.append((name, feast_type))
+        return typed
+
+    def _hazards(self, flags: FeatureFlags, cell: str) -> tuple[Hazard, ...]:
+        from nb2feast.hazards import detect_hazards
+
+        history = list(getattr(self.shell.history_manager, "input_hist_raw", []))[1:]
+        ref = CellRef("<notebook>", len(history), "")
+        cells = [NotebookCell(CellRef("<notebook>", i, ""), source) for i, source in enumerate(history)]
+        feature_cell = FeatureCell(NotebookCell(ref, f"%%feature {flags.name}\n{cell}"), flags, cell)
+        try:
+            return detect_hazards(feature_cell, cells)
+        except UserError:
+            return ()
+
+    def _record(self, flags, line, cell, frame, features) -> str | None:  # noqa: ANN001
+        from nb2feast.export import sidecar_key
+        from nb2feast.infer import column_type, sidecar_path
+
+        notebook = notebook_path(self.shell.user_ns)
+        if notebook is None:
+            return None
+        source = NotebookCell(CellRef(str(notebook), 0, ""), f"%%feature {line.strip()}\n{cell}")
+        key = sidecar_key(FeatureCell(source, flags, cell))
+        path = sidecar_path(notebook)
+        try:
+            payload = json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            payload = {}
+        keys = [] if flags.on_demand else [*flags.entities]
+        typed = {k: column_type(frame, k) for k in keys} | dict(features)
+        payload.setdefault("views", {})[flags.name] = {
+            "cell_hash": key,
+            "kind": flags.kind,
+            "features": [n for n, _ in features],
+            "dtypes": {n: str(frame[n].dtype) for n in [*keys, *(n for n, _ in features)]},
+            "feast_types": typed,
+        }
+        payload["nb2feast"] = 1
+        write_json_atomic(path, payload)
+        return str(path)
+
+    @line_magic
+    def feature_verify(self, line: str):  # noqa: ANN201 - HTML report
+        """`%feature_verify [REPO]`: verify the current notebook against its repository."""
+        from IPython.display import HTML
+
+        from nb2feast.report import render_html
+        from nb2feast.verify import verify_notebook
+
+        notebook = notebook_path(self.shell.user_ns)
+        if notebook is None:
+            raise UsageError("%feature_verify: cannot tell which notebook this is; set NB2FEAST_NOTEBOOK")
+        repo = Path(line.strip() or notebook.parent / self.repo)
+        try:
+            report = verify_notebook(notebook, repo)
+        except UserError as error:
+            raise UsageError(f"%feature_verify: {error}") from None
+        return HTML(render_html(report))
+
+
+def _is_frame(value) -> bool:  # noqa: ANN001
+    return type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas")
+
+
+def _free_names(cell: str) -> list[str]:
+    from nb2feast.analyze import statement_names
+
+    import libcst as cst
+
+    try:
+        module = cst.parse_module(cell)
+    except cst.ParserSyntaxError:
+        return []
+    names: list[str] = []
+    bound: set[str] = set()
+    for statement in module.body:
+        defines, reads = statement_names(statement)
+        names.extend(n for n in sorted(reads) if n not in bound and n not in names)
+        bound |= defines
+    return names
+
+
+def _bound_names(cell: str) -> set[str]:
+    from nb2feast.analyze import statement_names
+
+    import libcst as cst
+
+    try:
+        module = cst.parse_module(cell)
+    except cst.ParserSyntaxError:
+        return set()
+    return set().union(*(statement_names(s)[0] for s in module.body)) if module.body else set()
+
+
+def _capture(directory: Path, flags, frame, snapshot, input_frame, features) -> None:  # noqa: ANN001
+    """Hand verify what the cell read and produced (see docs/ARCHITECTURE.md)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(directory / f"{flags.name}.output.parquet", index=False)
+    if snapshot is not None:
+        snapshot.to_parquet(directory / f"{flags.name}.input.parquet", index=False)
+    meta = {
+        "name": flags.name,
+        "kind": flags.kind,
+        "input_frame": input_frame,
+        "features": [n for n, _ in features],
+        "dtypes": {str(c): str(frame[c].dtype) for c in frame.columns},
+    }
+    write_json_atomic(directory / f"{flags.name}.json", meta)

@@ -1,0 +1,81 @@
+"""materialize: run a repository's generated transforms and write its feature tables.
+
+The tables the `FileSource`s point at are produced by the generated transform modules —
+the notebook's own code — never by a re-typed copy. `nb2feast materialize REPO` is the
+entry point a scheduler calls; `--online` then loads the tables into the online store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from nb2feast.errors import UserError
+from nb2feast.infer import _LOCK, load_transforms
+from nb2feast.write import MANIFEST
+
+
+def read_manifest(repo: Path) -> dict:
+    try:
+        return json.loads((repo / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise UserError(
+            f"{repo} is not an nb2feast repository (no {MANIFEST})",
+            where=str(repo),
+            fix="run `nb2feast export NOTEBOOK --out DIR` first",
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{MANIFEST} is not valid JSON: {exc}", where=str(repo)) from None
+
+
+def load_repo_transforms(repo: Path):  # noqa: ANN201 - a module
+    files = {
+        path.relative_to(repo).as_posix(): path.read_text()
+        for path in sorted((repo / "transforms").glob("*.py"))
+    }
+    return load_transforms(files, repo)
+
+
+def table_columns(view: dict) -> list[str]:
+    keys = [*view["entities"], view["timestamp"], *([view["created"]] if view.get("created") else [])]
+    return keys + [f["name"] for f in view["features"]]
+
+
+def build_feature_tables(repo: Path, progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+    """Recompute every batch view's table from the notebook's sources; atomic per table."""
+    manifest = read_manifest(repo)
+    package = load_repo_transforms(repo)
+    written = {}
+    (repo / "data").mkdir(exist_ok=True)
+    for view in manifest["views"]:
+        if view["kind"] != "batch":
+            continue
+        if progress:
+            progress(f"building {view['name']}")
+        with _LOCK:
+            frame = getattr(package, view["name"]).build()
+        missing = [c for c in table_columns(view) if c not in frame.columns]
+        if missing:
+            raise UserError(
+                f"the transform of {view['name']!r} no longer produces {missing}",
+                where=f"{view['notebook']}: cell {view['cell_index']} (id {view['cell_id']})",
+                fix="run `nb2feast export` again",
+            )
+        target = repo / view["table"]
+        partial = target.with_suffix(".parquet.partial")
+        frame[table_columns(view)].to_parquet(partial, index=False)
+        os.replace(partial, target)
+        written[view["name"]] = target
+    return written
+
+
+def materialize_online(repo: Path, end: datetime | None = None) -> None:
+    """Load every online batch view into the online store, from the start of its data."""
+    from feast import FeatureStore
+
+    store = FeatureStore(repo_path=str(repo))
+    end = end or datetime.now(timezone.utc) + timedelta(days=1)
+    store.materialize(start_date=datetime(1970, 1, 2, tzinfo=timezone.utc), end_date=end)
