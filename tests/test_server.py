@@ -15,6 +15,7 @@ import pytest
 import nb2feast
 from nb2feast.errors import UserError
 from nb2feast.model import CellRef, Hazard, ParityCheck, ParityFeature, ParityReport, ViewParity
+from nb2feast.server import core
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -108,6 +109,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakePipeline:
     for name, module in (("export", export), ("verify", verify)):
         monkeypatch.setitem(__import__("sys").modules, f"nb2feast.{name}", module)
         monkeypatch.setattr(nb2feast, name, module, raising=False)
+    monkeypatch.setattr(core, "apply_repo", lambda repo: pipeline.calls.append(("apply", repo)))
     return pipeline
 
 

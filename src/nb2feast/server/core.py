@@ -8,6 +8,8 @@ the pipeline's entry points in `nb2feast.export` and `nb2feast.verify`.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, is_dataclass
@@ -142,6 +144,7 @@ def promote(target: Target, cell_id: str | None = None) -> dict[str, Any]:
                 notebook=target.relative(target.notebook),
             )
     result = export.export_notebooks([target.notebook], target.repo)
+    apply_repo(target.repo)
     report = verify.verify_notebook(target.notebook, target.repo).to_dict()
     save_report(target, report)
     written = [str(f) for f in result.files] or manifest_files(target.repo)
@@ -155,6 +158,20 @@ def promote(target: Target, cell_id: str | None = None) -> dict[str, Any]:
         "report": report,
         "hazards": hazards,
     }
+
+
+def apply_repo(repo: Path) -> None:
+    """Build the feature tables and `feast apply` the repository: what verify expects to find."""
+    from nb2feast import materialize
+
+    materialize.build_feature_tables(repo)
+    feast = [sys.executable, "-c", "from feast.cli.cli import cli; cli()"]
+    run = subprocess.run(
+        [*feast, "-c", str(repo), "apply"], capture_output=True, text=True, check=False
+    )
+    if run.returncode != 0:
+        output = (run.stderr or run.stdout).strip().splitlines()[-15:]
+        raise RuntimeError("feast apply failed:\n" + "\n".join(output))
 
 
 def cell_status(cell: dict[str, Any], repo_state: str, report: dict[str, Any] | None) -> str:

@@ -1,0 +1,204 @@
+"""The Features panel, clicked through in JupyterLab with headless Chromium (Playwright)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.ui
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "example_notebooks"
+SCREENSHOT = ROOT / "docs" / "img" / "features-panel.png"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+PROMOTE_TIMEOUT_MS = 15 * 60 * 1000
+STATUSES = {"not exported", "exported", "stale", "parity ok", "mismatch", "hazards"}
+NOTEBOOK = "churn.ipynb"
+
+
+@dataclass(frozen=True)
+class Lab:
+    url: str
+    token: str
+    root: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def lab_settings(folder: Path) -> Path:
+    """User settings that keep the news toast and update checks out of the screenshot."""
+    notification = (
+        folder / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    )
+    notification.parent.mkdir(parents=True)
+    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    return folder
+
+
+def wait_until_up(url: str, token: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"jupyter lab exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}api/status?token={token}", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"jupyter lab did not answer within 90 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """`jupyter lab` on 127.0.0.1, serving a copy of example_notebooks/; killed afterwards."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium")
+    if not (EXAMPLES / NOTEBOOK).exists():
+        pytest.skip(f"{EXAMPLES / NOTEBOOK} is not written yet")
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    shutil.copytree(
+        EXAMPLES, root, ignore=shutil.ignore_patterns("feature_repo", ".ipynb_checkpoints")
+    )
+    config = base / "config"
+    config.mkdir()
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {"nb2feast": True}}})
+    )
+    port, token = free_port(), secrets.token_hex(16)
+    log = base / "lab.log"
+    command = [
+        sys.executable, "-m", "jupyterlab",
+        "--ip=127.0.0.1", f"--port={port}", "--allow-root", "--no-browser",
+        "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={token}",
+        f"--LabApp.user_settings_dir={lab_settings(base / 'settings')}",
+        f"--LabApp.workspaces_dir={base / 'workspaces'}",
+    ]  # fmt: skip
+    env = os.environ | {
+        "JUPYTER_CONFIG_DIR": str(config),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    with log.open("wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_up(url, token, server, log)
+        yield Lab(url=url, token=token, root=root)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+def test_promote_from_the_features_panel(lab: Lab) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            # Given the example notebook open in JupyterLab
+            page.goto(f"{lab.url}lab/tree/{NOTEBOOK}?token={lab.token}")
+            expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=60_000)
+            dismiss_news(page)
+
+            # When the Features panel is opened from the left sidebar
+            page.locator('.jp-SideBar .lm-TabBar-tab[data-id="nb2feast-features"]').click()
+            panel = page.locator("#nb2feast-features")
+            expect(panel.get_by_text("Features", exact=True)).to_be_visible()
+            cells = panel.get_by_test_id("nb2feast-cell")
+            expect(cells).to_have_count(3, timeout=30_000)
+
+            # Then it lists the %%feature cells with their kind and a status badge
+            names = [cells.nth(i).get_attribute("data-name") for i in range(3)]
+            assert names == ["customer_30d", "customer_profile", "churn_signals"]
+            expect(cells.nth(2)).to_contain_text("on demand")
+            for i in range(3):
+                assert cells.nth(i).get_attribute("data-status") in STATUSES
+
+            # When Promote is pressed, the panel shows progress, then the parity result
+            panel.get_by_test_id("nb2feast-promote").click()
+            expect(panel.get_by_test_id("nb2feast-progress")).to_be_visible()
+            outcome = panel.get_by_test_id("nb2feast-parity").or_(
+                panel.get_by_test_id("nb2feast-error")
+            )
+            expect(outcome).to_be_visible(timeout=PROMOTE_TIMEOUT_MS)
+            expect(panel.get_by_test_id("nb2feast-progress")).to_have_count(0, timeout=30_000)
+            errors = panel.get_by_test_id("nb2feast-error")
+            if errors.count():
+                page.screenshot(path=str(lab.root.parent / "failure.png"))
+                pytest.fail(
+                    f"promote failed ({lab.root.parent / 'failure.png'}): {errors.inner_text()}"
+                )
+            parity = panel.get_by_test_id("nb2feast-parity")
+            expect(parity).to_contain_text(
+                "Parity ok" if parity.get_attribute("data-ok") == "true" else "Mismatch"
+            )
+            files = panel.get_by_test_id("nb2feast-file")
+            expect(files.filter(has_text="feature_repo/definitions.py")).to_have_count(1)
+            for i in range(3):
+                assert cells.nth(i).get_attribute("data-status") in STATUSES - {"not exported"}
+
+            # And a hazard, when there is one, leads to its cell
+            hazards = panel.get_by_test_id("nb2feast-hazard")
+            if hazards.count():
+                hazards.first.get_by_role("button").click()
+                expect(page.locator(".jp-Notebook .jp-Cell.jp-mod-active")).to_have_count(1)
+
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT))
+
+            # And a generated file opens in the lab
+            files.filter(has_text="feature_repo/definitions.py").click()
+            expect(page.locator(".lm-TabBar-tab", has_text="definitions.py")).to_be_visible(
+                timeout=30_000
+            )
+        finally:
+            browser.close()
+
+
+def dismiss_news(page: Page) -> None:
+    """Close the "get notified about Jupyter news?" toast if it shows up anyway."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    no = page.locator(".jp-toast-button", has_text="No")
+    try:
+        no.wait_for(timeout=3_000)
+    except PlaywrightTimeout:
+        return
+    no.click()
