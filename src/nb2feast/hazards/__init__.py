@@ -61,10 +61,7 @@ def detect_hazards(feature_cell: FeatureCell, cells: Sequence[NotebookCell]) -> 
             fix="fix the cell so it parses as Python",
         ) from None
     ctx = CellContext(feature_cell, view, MetadataWrapper(module, unsafe_skip_copy=True), header_lines)
-    hazards: list[Hazard] = []
-    for detector in DETECTORS:
-        if detector.applies(ctx):
-            visitor = detector(ctx)
-            ctx.wrapper.visit(visitor)
-            hazards.extend(visitor.hazards)
+    visitors = [detector(ctx) for detector in DETECTORS if detector.applies(ctx)]
+    ctx.wrapper.visit_batched(visitors)
+    hazards = [hazard for visitor in visitors for hazard in visitor.hazards]
     return tuple(sorted(set(hazards), key=lambda h: (h.line, h.col, h.code, h.message)))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Callable
 
 import libcst as cst
 import libcst.matchers as m
@@ -10,9 +12,7 @@ from libcst.metadata import (
     BuiltinAssignment,
     ImportAssignment,
     MetadataWrapper,
-    ParentNodeProvider,
     PositionProvider,
-    QualifiedNameProvider,
     QualifiedNameSource,
     ScopeProvider,
 )
@@ -33,10 +33,14 @@ class CellContext:
     header_lines: int
 
 
-class HazardVisitor(m.MatcherDecoratableVisitor):
-    """Base of every detector: subclasses match nodes and call `report`."""
+class HazardVisitor(cst.BatchableCSTVisitor):
+    """Base of every detector: subclasses match nodes and call `report`.
 
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider, ParentNodeProvider)
+    Detectors are batchable, so all of them share one traversal of the cell; positions
+    are resolved only when something is reported (most cells report nothing).
+    """
+
+    METADATA_DEPENDENCIES = (ScopeProvider,)
     CATEGORY = ""
 
     def __init__(self, ctx: CellContext) -> None:
@@ -46,13 +50,27 @@ class HazardVisitor(m.MatcherDecoratableVisitor):
         self.hazards: list[Hazard] = []
 
     @classmethod
+    @cache
+    def _handler_names(cls) -> tuple[str, ...]:
+        base = cst.BatchableCSTVisitor
+        return tuple(
+            name
+            for name in dir(cls)
+            if name.startswith(("visit_", "leave_")) and getattr(cls, name) is not getattr(base, name, None)
+        )
+
+    def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], None]]:
+        """Only the handlers a detector defines (LibCST's default inspects ~700 no-op methods per call)."""
+        return {name: getattr(self, name) for name in self._handler_names()}
+
+    @classmethod
     def applies(cls, ctx: CellContext) -> bool:
         """Whether this detector runs on the cell at all (e.g. cross_row: on-demand only)."""
         return True
 
     def report(self, node: cst.CSTNode, code: str, severity: Severity, message: str, fix: str) -> None:
         """Record a hazard at `node`: the line the user sees in the cell, 0-based column."""
-        start = self.get_metadata(PositionProvider, node).start
+        start = self.ctx.wrapper.resolve(PositionProvider)[node].start
         ref = self.ctx.feature_cell.ref
         self.hazards.append(
             Hazard(
@@ -74,9 +92,12 @@ class HazardVisitor(m.MatcherDecoratableVisitor):
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
         """Fully qualified names `node` may refer to (`np.random.rand` -> `numpy.random.rand`)."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return set()
         return {
             q.name
-            for q in self.get_metadata(QualifiedNameProvider, node, set())
+            for q in scope.get_qualified_names_for(node)
             if q.source in (QualifiedNameSource.IMPORT, QualifiedNameSource.BUILTIN)
         }
 
@@ -91,9 +112,7 @@ class HazardVisitor(m.MatcherDecoratableVisitor):
         for assignment in scope[name.value]:
             if isinstance(assignment, (ImportAssignment, BuiltinAssignment)):
                 return True
-            if isinstance(assignment.node, cst.Param) or m.matches(
-                self.get_metadata(ParentNodeProvider, assignment.node, None), m.Param()
-            ):
+            if isinstance(assignment.node, cst.Param):
                 return True
         return False
 

@@ -32,38 +32,30 @@ _CONTAINER = m.List() | m.Dict() | m.Set() | m.ListComp() | m.DictComp() | m.Set
 _CONVENTIONS = {"pd": "import pandas as pd", "np": "import numpy as np"}
 
 
-def _logical_line_starts(text: str) -> set[int] | None:
-    """0-based numbers of the lines where a logical line starts (None: cannot tokenize)."""
-    starts: set[int] = set()
-    at_start = True
-    skip = {tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT}
+def _starts_statement(prefix: str) -> bool:
+    """Whether code after `prefix` begins a new statement (not inside brackets, strings or `\\`)."""
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.NEWLINE:
-                at_start = True
-            elif at_start and tok.type not in skip:
-                starts.add(tok.start[0] - 1)
-                at_start = False
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    return starts
+        for _ in tokenize.generate_tokens(io.StringIO(prefix).readline):
+            pass
+    except tokenize.TokenError:
+        return False
+    except SyntaxError:
+        return True
+    return True
 
 
 def neutralize_magics(source: str) -> str:
     """Replace IPython `%magic`, `!shell` and `x?` lines by `pass`, keeping line numbers.
 
-    Only lines that start a logical line are magics: a `% 3` continuing an expression
-    or a line inside a triple-quoted string stays as written.
+    Only lines that start a statement are magics: a `% 3` continuing an expression or a
+    line inside a triple-quoted string stays as written.
     """
     lines = source.split("\n")
-    indents = {i: match["indent"] for i, line in enumerate(lines) if (match := _MAGIC_LINE.match(line))}
-    if not indents:
-        return source
-    replaced = [indents[i] + "pass" if i in indents else line for i, line in enumerate(lines)]
-    starts = _logical_line_starts("\n".join(replaced))
-    if starts is not None:
-        replaced = [lines[i] if i in indents and i not in starts else line for i, line in enumerate(replaced)]
-    return "\n".join(replaced)
+    for i, line in enumerate(lines):
+        match = _MAGIC_LINE.match(line)
+        if match and _starts_statement("\n".join(lines[:i]) + "\n" if i else ""):
+            lines[i] = match["indent"] + "pass"
+    return "\n".join(lines)
 
 
 def parse_cell_code(source: str) -> cst.Module:

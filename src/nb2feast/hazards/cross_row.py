@@ -31,6 +31,7 @@ _NUMPY_REDUCTIONS = frozenset(
     for f in ("mean", "std", "var", "median", "quantile", "percentile", "min", "max", "amin", "amax", "sum")
     + ("nanmean", "nanstd", "nanvar", "nanmedian", "nanquantile", "nanpercentile", "nanmin", "nanmax", "nansum")
 )
+_METHOD_CALL = m.Call(func=m.Attribute(attr=m.Name()))
 _CUT = frozenset({"pandas.qcut", "pandas.cut"})
 _GROUP_STATS = m.SimpleString() | m.Lambda()
 _NOT_FROZEN = "compute it in a batch feature view (per entity, over its history) and read it as an input"
@@ -60,8 +61,12 @@ class CrossRowVisitor(HazardVisitor):
             expr = expr.func if isinstance(expr, cst.Call) else expr.value
         return False
 
-    @m.leave(m.Call(func=m.Attribute(attr=m.Name())))
-    def method_call(self, call: cst.Call) -> None:
+    def leave_Call(self, original_node: cst.Call) -> None:
+        if m.matches(original_node, _METHOD_CALL):
+            self._method_call(original_node)
+        self._function_call(original_node)
+
+    def _method_call(self, call: cst.Call) -> None:
         method, receiver = call.func.attr.value, call.func.value
         if method not in REDUCTIONS | WINDOWS | REGROUPS or m.matches(receiver, _ACCESSORS):
             return
@@ -107,8 +112,7 @@ class CrossRowVisitor(HazardVisitor):
             fix,
         )
 
-    @m.leave(m.Call())
-    def function_call(self, call: cst.Call) -> None:
+    def _function_call(self, call: cst.Call) -> None:
         first = self.positional(call, 0)
         if first is None or self.frame_root(first.value) is None:
             return

@@ -28,8 +28,12 @@ class FutureLeakageVisitor(HazardVisitor):
 
     CATEGORY = "future_leakage"
 
-    @m.visit(m.Call(func=m.Attribute(attr=m.Name())))
-    def method_call(self, call: cst.Call) -> None:
+    def visit_Call(self, call: cst.Call) -> None:
+        if m.matches(call, m.Call(func=m.Attribute(attr=m.Name()))):
+            self._method_call(call)
+        self._as_of_join(call)
+
+    def _method_call(self, call: cst.Call) -> None:
         method = call.func.attr.value
         if self.frame_root(call.func.value) is None:
             return
@@ -65,8 +69,7 @@ class FutureLeakageVisitor(HazardVisitor):
                 "fill forward (`.ffill()` or interpolate(method='ffill')) or with a constant",
             )
 
-    @m.visit(m.Call())
-    def as_of_join(self, call: cst.Call) -> None:
+    def _as_of_join(self, call: cst.Call) -> None:
         direction = self.keyword(call, "direction")
         if direction is None or not m.matches(direction.value, _LOOK_AHEAD):
             return

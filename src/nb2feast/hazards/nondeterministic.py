@@ -9,7 +9,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from libcst.metadata import ParentNodeProvider, ScopeProvider
+from libcst.metadata import ScopeProvider
 
 from nb2feast.hazards._base import CellContext, HazardVisitor
 
@@ -46,8 +46,7 @@ class NondeterministicVisitor(HazardVisitor):
                 if self.has_qualified(call.func, {seed}):
                     self.seeded_modules.add(module)
 
-    @m.visit(m.Call())
-    def call(self, call: cst.Call) -> None:
+    def visit_Call(self, call: cst.Call) -> None:
         names = self.qualified(call.func)
         if names & WALL_CLOCK or (names & NOW_PARSERS and call.args and m.matches(call.args[0].value, _NOW)):
             self.report(
@@ -93,10 +92,8 @@ class NondeterministicVisitor(HazardVisitor):
         """`rng.sample(...)` where `rng = random.Random(SEED)`: a generator, not a frame."""
         scope = self.get_metadata(ScopeProvider, name, None)
         for assignment in scope[name.value] if scope is not None else ():
-            target = self.get_metadata(ParentNodeProvider, getattr(assignment, "node", None), None)
-            assign = self.get_metadata(ParentNodeProvider, target, None) if target is not None else None
-            if m.matches(assign, m.Assign(value=m.Call())) and self.has_qualified(
-                assign.value.func, SEEDED_CONSTRUCTORS
-            ):
-                return True
+            node = getattr(assignment, "node", None)
+            for assign in m.findall(self.ctx.wrapper.module, m.Assign(targets=[m.AssignTarget(target=m.Name(name.value))], value=m.Call())):
+                if assign.targets[0].target is node and self.has_qualified(assign.value.func, SEEDED_CONSTRUCTORS):
+                    return True
         return False

@@ -32,19 +32,21 @@ class NotebookStateVisitor(HazardVisitor):
     CATEGORY = "notebook_state"
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.free: dict[str, cst.Name] = {}
+        """Names the cell reads but never binds: they come from other cells."""
+        self.free: dict[str, list[cst.Name]] = {}
         for scope in set(self.metadata[ScopeProvider].values()):
             for access in scope.accesses if scope is not None else ():
                 if not access.referents and isinstance(access.node, cst.Name):
-                    first = self.free.get(access.node.value)
-                    if first is None or self._pos(access.node) < self._pos(first):
-                        self.free[access.node.value] = access.node
-        for name, node_ in sorted(self.free.items(), key=lambda item: self._pos(item[1])):
-            self._check_read(name, node_)
-
-    def _pos(self, node: cst.CSTNode) -> tuple[int, int]:
-        start = self.get_metadata(PositionProvider, node).start
-        return start.line, start.column
+                    self.free.setdefault(access.node.value, []).append(access.node)
+        positions = None
+        reads = []
+        for name, nodes in self.free.items():
+            if name in self.ctx.notebook.later_bindings:
+                positions = positions or self.ctx.wrapper.resolve(PositionProvider)
+                first = min(nodes, key=lambda n: (positions[n].start.line, positions[n].start.column))
+                reads.append((name, first))
+        for name, first in reads:
+            self._check_read(name, first)
 
     def _check_read(self, name: str, node: cst.Name) -> None:
         later = self.ctx.notebook.later_bindings.get(name)
@@ -83,19 +85,25 @@ class NotebookStateVisitor(HazardVisitor):
     def visit_Global(self, node: cst.Global) -> None:
         self._report_mutation(node, ", ".join(n.name.value for n in node.names))
 
-    @m.visit(m.Call(func=m.Attribute(attr=m.Name())))
-    def mutating_call(self, call: cst.Call) -> None:
-        if call.func.attr.value in MUTATORS and self._is_global_container(call.func.value):
+    def visit_Call(self, call: cst.Call) -> None:
+        self._io_call(call)
+        if m.matches(call.func, m.Attribute(attr=m.Name())) and call.func.attr.value in MUTATORS and self._is_global_container(call.func.value):
             self._report_mutation(call, call.func.value.value)
 
-    @m.visit(m.AssignTarget() | m.AugAssign() | m.Del())
-    def item_assignment(self, node: cst.AssignTarget | cst.AugAssign | cst.Del) -> None:
-        target = node.target
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._item_assignment(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._item_assignment(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._item_assignment(node.target)
+
+    def _item_assignment(self, target: cst.BaseExpression) -> None:
         if m.matches(target, m.Subscript() | m.Attribute()) and self._is_global_container(target.value):
             self._report_mutation(target, target.value.value)
 
-    @m.visit(m.Call())
-    def io_call(self, call: cst.Call) -> None:
+    def _io_call(self, call: cst.Call) -> None:
         names = self.qualified(call.func)
         if names & IO_FUNCTIONS or any(n.startswith(IO_PREFIXES) for n in names):
             self.report(

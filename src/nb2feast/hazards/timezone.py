@@ -67,16 +67,20 @@ class TimezoneVisitor(HazardVisitor):
                         self._report_naive(literal)
             left = right
 
-    @m.visit(m.Call(func=m.Attribute(attr=m.Name("between"))))
-    def between(self, call: cst.Call) -> None:
+    def visit_Call(self, call: cst.Call) -> None:
+        if m.matches(call.func, m.Attribute(attr=m.Name("between"))):
+            self._between(call)
+        elif m.matches(call.func, m.Attribute(attr=m.Name("tz_localize") | m.Name("tz_convert"))):
+            self._drop_zone(call)
+
+    def _between(self, call: cst.Call) -> None:
         if self.frame_root(call.func.value) is None:
             return
         for arg in call.args[:2]:
             if self._naive_literal(arg.value):
                 self._report_naive(arg.value)
 
-    @m.visit(m.Call(func=m.Attribute(attr=m.Name("tz_localize") | m.Name("tz_convert"))))
-    def drop_zone(self, call: cst.Call) -> None:
+    def _drop_zone(self, call: cst.Call) -> None:
         tz = self.keyword(call, "tz") or self.positional(call, 0)
         if tz is not None and m.matches(tz.value, _NONE) and self.frame_root(call.func.value) is not None:
             self.report(
