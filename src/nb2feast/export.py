@@ -131,9 +131,10 @@ class _Typer:
                 self.key_types.setdefault(key, types.get(key, "Int64"))
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
         frame = self.frame(view)
+        features = batch_features(frame, view)
         for key, column in zip(view.flags.entities, frame_columns(frame, view.flags.entities, view)):
             self.key_types.setdefault(key, column.feast_type)
-        return batch_features(frame, view)
+        return features
 
     def frame(self, view: ViewSpec):  # noqa: ANN201
         return run_build(self.package, view, self.frames)

@@ -173,16 +173,16 @@ class _Slicer:
         self._data[stmt.order] = False  # breaks cycles through recursive helpers
         self.statements[stmt.order] = stmt
         depends = stmt.loads_data
+        # A function's globals are looked up when it is called (by the feature cell),
+        # so `def f(): return CAP` may come before `CAP = 3`.
+        is_def = isinstance(stmt.node, (cst.FunctionDef, cst.ClassDef))
+        before = self.cell.ref.index * 100_000 if is_def else stmt.order
         for name in sorted(stmt.reads):
-            if name in stmt.defines and self._self_reference_only(stmt, name):
+            if is_def and name in stmt.defines:
                 continue
-            depends |= self.visit(name, stmt.order, stmt.line)
+            depends |= self.visit(name, before, stmt.line)
         self._data[stmt.order] = depends
         return depends
-
-    def _self_reference_only(self, stmt: Statement, name: str) -> bool:
-        """A def that calls itself reads its own name; nothing earlier is needed for it."""
-        return isinstance(stmt.node, (cst.FunctionDef, cst.ClassDef))
 
 
 def extract_view(notebook: _Notebook, cell: FeatureCell) -> ViewSpec:

@@ -1,0 +1,88 @@
+"""Benchmark `%load_ext nb2feast` and `nb2feast export` of a 100-feature-cell notebook.
+
+Targets (SPEC section 6): `%load_ext` under 0.3 s with no Feast imported; export of a
+notebook with 100 feature cells under 2 s. Each measurement is a fresh process, so
+import costs count, as they do for a user. Run: python benchmarks/bench_export.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+
+CELLS = 100
+RUNS = 5
+
+
+def make_notebook(folder: Path, cells: int = CELLS) -> Path:
+    """A notebook with `cells` batch feature cells over one small parquet source."""
+    rng = np.random.default_rng(0)
+    (folder / "data").mkdir()
+    pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 50, 2000),
+            "event_timestamp": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(2000), unit="min"),
+            "amount": rng.gamma(2.0, 10.0, 2000),
+        }
+    ).to_parquet(folder / "data" / "tx.parquet")
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("import pandas as pd\nSCALE = 2.0"))
+    nb.cells.append(nbformat.v4.new_code_cell('tx = pd.read_parquet("data/tx.parquet")'))
+    for i in range(cells):
+        nb.cells.append(
+            nbformat.v4.new_code_cell(
+                f"%%feature view_{i} --entity customer_id --ttl 7d\n"
+                f"view_{i} = tx.assign(f_{i}=lambda d: d[\"amount\"] * SCALE + {i})"
+                f"[[\"customer_id\", \"event_timestamp\", \"f_{i}\"]]"
+            )
+        )
+    path = folder / "many.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def load_ext_seconds() -> tuple[float, bool]:
+    """Time `%load_ext nb2feast` inside IPython; report whether feast got imported."""
+    code = (
+        "import time, sys\n"
+        "from IPython.testing.globalipapp import start_ipython\n"
+        "ip = start_ipython()\n"
+        "t = time.perf_counter(); ip.run_line_magic('load_ext', 'nb2feast'); dt = time.perf_counter() - t\n"
+        "print(dt, 'feast' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    return float(out[-2]), out[-1] == "True"
+
+
+def main() -> None:
+    loads = [load_ext_seconds() for _ in range(RUNS)]
+    print(f"%load_ext nb2feast: median {statistics.median(t for t, _ in loads):.3f} s "
+          f"(target < 0.3 s); feast imported: {any(f for _, f in loads)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        notebook = make_notebook(folder)
+        command = [sys.executable, "-m", "nb2feast.cli", "export", notebook.name, "--out", "repo"]
+        first = timed(command, folder)
+        runs = [timed(command, folder) for _ in range(RUNS)]
+        check = [timed([*command, "--check"], folder) for _ in range(RUNS)]
+        print(f"export, {CELLS} feature cells (types by running the transforms): first {first:.2f} s, "
+              f"median {statistics.median(runs):.2f} s (target < 2 s)")
+        print(f"export --check, {CELLS} feature cells: median {statistics.median(check):.2f} s")
+
+
+if __name__ == "__main__":
+    main()

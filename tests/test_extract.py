@@ -1,0 +1,101 @@
+"""Extraction: each feature cell's inputs traced back through the notebook (LibCST scopes)."""
+
+from pathlib import Path
+
+import pytest
+
+from nb2feast.errors import UserError
+from nb2feast.extract import extract_views
+from nb2feast.model import CellRef, NotebookCell
+from nb2feast.select import select_feature_cells
+
+
+def views_of(*sources: str):
+    cells = tuple(NotebookCell(CellRef("nb.ipynb", i, f"c{i}"), s) for i, s in enumerate(sources))
+    return extract_views(cells, select_feature_cells(cells))
+
+
+def codes(statements) -> list[str]:
+    return [s.code.strip() for s in statements]
+
+
+def test_batch_cell_carries_imports_constants_helpers_and_the_loading_slice():
+    # Given a notebook that loads, prepares and then features a frame
+    (view,) = views_of(
+        "import pandas as pd\nimport numpy as np\n%matplotlib inline",
+        'WINDOW = "7D"\nUNUSED = 1\ndef clip(s):\n    return s.clip(upper=CAP)\nCAP = 99',
+        'tx = pd.read_csv("tx.csv")\nother = pd.read_csv("other.csv")',
+        'tx["amount"] = tx["amount"].astype("float64")\nother["x"] = 1',
+        "%%feature spend --entity customer_id\n"
+        'spend = tx.groupby("customer_id").rolling(WINDOW, on="ts")["amount"].sum().reset_index()\n'
+        'spend["amount"] = clip(spend["amount"])',
+    )
+    # Then the support is what the cell needs, in notebook order; the loading slice is tx's
+    assert codes(view.support) == ["import pandas as pd", 'WINDOW = "7D"', "def clip(s):\n    return s.clip(upper=CAP)", "CAP = 99"]
+    assert codes(view.loading) == ['tx = pd.read_csv("tx.csv")', 'tx["amount"] = tx["amount"].astype("float64")']
+    assert view.inputs == ("tx",)
+    assert view.binds_name
+
+
+def test_batch_cell_reading_an_earlier_view_depends_on_it():
+    views = views_of(
+        "import pandas as pd",
+        'tx = pd.read_parquet("tx.parquet")',
+        "%%feature base --entity k\nbase = tx[['k', 'event_timestamp', 'a']]",
+        "%%feature derived --entity k\nderived = base.assign(b=lambda d: d['a'] * 2)",
+    )
+    assert views[1].upstream == ("base",)
+    assert views[1].inputs == ("base",)
+    assert views[1].loading == ()
+
+
+def test_on_demand_cell_reads_one_frame_and_knows_its_columns():
+    (_, view) = views_of(
+        "import pandas as pd\nimport numpy as np\nLIMIT = 3",
+        'tx = pd.read_parquet("tx.parquet")',
+        "%%feature f --entity k\nf = tx",
+        "train = f.copy()",
+        '%%feature ratio --on-demand --request r:float64\ntrain["ratio"] = np.log1p(train["a"]) / train.r * LIMIT',
+    )
+    assert view.input_frame == "train"
+    assert codes(view.support) == ["import numpy as np", "LIMIT = 3"]
+    assert {"a", "ratio", "r"} <= view.columns_read
+    assert not view.binds_name
+
+
+def test_input_defined_only_in_a_later_cell_is_an_error_at_its_line():
+    with pytest.raises(UserError) as error:
+        views_of(
+            "import pandas as pd",
+            "%%feature v --entity k\nx = 1\nv = late.head()",
+            'late = pd.read_csv("x.csv")',
+        )
+    assert error.value.where == CellRef("nb.ipynb", 1, "c1")
+    assert error.value.line == 3
+    assert "'late' cannot be traced to an earlier cell (it is defined later, in cell 2)" in str(error.value)
+
+
+def test_batch_cell_that_never_binds_its_name_is_an_error():
+    with pytest.raises(UserError, match="never binds 'v'"):
+        views_of("import pandas as pd\ndf = pd.read_csv('a.csv')", "%%feature v --entity k\nw = df")
+
+
+def test_on_demand_cell_with_two_input_frames_is_an_error():
+    with pytest.raises(UserError, match="exactly one input frame; it reads 'a', 'b'"):
+        views_of(
+            "import pandas as pd\na = pd.read_csv('a.csv')\nb = pd.read_csv('b.csv')",
+            "%%feature v --on-demand\na['x'] = a['y'] + b['y']",
+        )
+
+
+def test_syntax_error_names_cell_and_line_as_the_user_sees_it():
+    with pytest.raises(UserError) as error:
+        views_of("import pandas as pd", "%%feature v --entity k\nv = (\n  1 +")
+    assert error.value.where.index == 1
+    assert error.value.line in (3, 4)
+    assert "syntax error" in str(error.value)
+
+
+def test_two_cells_with_one_view_name_is_an_error():
+    with pytest.raises(UserError, match="defined twice"):
+        views_of("%%feature v --entity k\nv = 1", "%%feature v --entity k\nv = 2")
