@@ -339,3 +339,14 @@ def test_the_example_notebooks_have_no_error_hazards() -> None:
         errors = [h for fc in select_feature_cells(cells) for h in detect_hazards(fc, cells) if h.severity == "error"]
         # Then none has an error
         assert errors == [], f"{path.name}: {errors}"
+
+
+def test_names_bound_by_magics_in_earlier_cells_count_as_defined() -> None:
+    body = 'spend = tx.assign(n=len(files))'
+    # Given `files = !ls` before the cell and a later rebinding
+    hazards = check(BATCH, body, before=("tx = 1\nfiles = !ls data",), after=("files = []",))
+    # Then it is a redefinition (warning), not an undefined name (error)
+    assert [h.code for h in hazards] == ["NB2F401"]
+    # Given a `%%sql tx << ...` cell, whose bindings cannot be seen, before the cell
+    # Then a later `tx = ...` is not reported as the only definition
+    assert check(BATCH, body, before=("files = 1", "%%sql tx << SELECT 1"), after=("tx = 1",)) == ()

@@ -21,9 +21,11 @@ from libcst.metadata import ImportAssignment, MetadataWrapper, ScopeProvider
 
 from nb2feast.model import FeatureCell, NotebookCell
 
-_MAGIC_LINE = re.compile(r"^(?P<indent>\s*)(?:[%!]|[A-Za-z_][\w.]*\s*=\s*[%!]|[\w.]+\?{1,2}\s*$)")
+_MAGIC_LINE = re.compile(
+    r"^(?P<indent>\s*)(?:[%!]|(?P<target>[A-Za-z_][\w.]*)\s*=\s*[%!]|[\w.]+\?{1,2}\s*$)"
+)
 _PYTHON_CELL_MAGICS = ("%%feature", "%%time", "%%timeit", "%%capture", "%%prun")
-_OPAQUE_SOURCE = re.compile(r"^\s*%(?:run|store)\b|\bexec\(|\bglobals\(\)", re.MULTILINE)
+_OPAQUE_SOURCE = re.compile(r"^\s*%(?:run|store|sql|R)\b|\bexec\(|\bglobals\(\)", re.MULTILINE)
 _CONTAINER = m.List() | m.Dict() | m.Set() | m.ListComp() | m.DictComp() | m.SetComp() | m.Call(
     func=m.Name("list") | m.Name("dict") | m.Name("set") | m.Name("defaultdict")
     | m.Name("Counter") | m.Name("OrderedDict") | m.Name("deque")
@@ -47,6 +49,7 @@ def _starts_statement(prefix: str) -> bool:
 def neutralize_magics(source: str) -> str:
     """Replace IPython `%magic`, `!shell` and `x?` lines by `pass`, keeping line numbers.
 
+    `x = %magic` and `x = !cmd` become `x = None`, so the name stays bound.
     Only lines that start a statement are magics: a `% 3` continuing an expression or a
     line inside a triple-quoted string stays as written.
     """
@@ -54,7 +57,8 @@ def neutralize_magics(source: str) -> str:
     for i, line in enumerate(lines):
         match = _MAGIC_LINE.match(line)
         if match and _starts_statement("\n".join(lines[:i]) + "\n" if i else ""):
-            lines[i] = match["indent"] + "pass"
+            target = match["target"]
+            lines[i] = match["indent"] + (f"{target} = None" if target else "pass")
     return "\n".join(lines)
 
 
@@ -89,12 +93,12 @@ def summarize_cell(source: str) -> CellSummary:
     """Summarise a cell's top-level names; a cell that does not parse contributes nothing."""
     first = source.lstrip().split("\n", 1)[0]
     if first.startswith("%%") and not first.startswith(_PYTHON_CELL_MAGICS):
-        return CellSummary((), frozenset(), frozenset(), False)
+        return CellSummary((), frozenset(), frozenset(), True)  # %%sql x << ... binds x
     opaque = bool(_OPAQUE_SOURCE.search(source))
     try:
         wrapper = MetadataWrapper(parse_cell_code(source), unsafe_skip_copy=True)
     except cst.ParserSyntaxError:
-        return CellSummary((), frozenset(), frozenset(), opaque)
+        return CellSummary((), frozenset(), frozenset(), True)
     scope = wrapper.resolve(ScopeProvider)[wrapper.module]
     imports: dict[str, str] = {}
     bindings: set[str] = set()
