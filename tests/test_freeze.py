@@ -34,7 +34,9 @@ def test_find_freezable_names_each_column_statistic() -> None:
         'df["c"] = df["tags"].str.count(",")\n',
     ],
 )
-def test_row_wise_windowed_list_valued_or_other_frame_statistics_are_not_freezable(body: str) -> None:
+def test_row_wise_windowed_list_valued_or_other_frame_statistics_are_not_freezable(
+    body: str,
+) -> None:
     assert find_freezable(body, "df") == []
 
 
@@ -49,14 +51,20 @@ def test_the_same_expression_shares_a_name_and_different_ones_do_not_clash() -> 
 
 def test_quantile_names_and_odd_column_names() -> None:
     body = 'a = df["2nd amount"].quantile(0.995)\nb = df["x"].quantile()\nc = df["x"].median()\n'
-    assert [t.const_name for t in find_freezable(body, "df")] == ["COL_2ND_AMOUNT_Q99_5", "X_Q50", "X_MEDIAN"]
+    assert [t.const_name for t in find_freezable(body, "df")] == [
+        "COL_2ND_AMOUNT_Q99_5",
+        "X_Q50",
+        "X_MEDIAN",
+    ]
 
 
 def test_apply_freeze_inlines_constants_with_their_provenance() -> None:
     # Given a cell body with a leading comment and the values the caller computed
     before = "# standardize\n" + BODY
     # When the statistics are frozen
-    after = apply_freeze(before, {"X_MEAN": 12.5, "X_STD": 3}, "churn.ipynb cell 12, 1000 rows", frame_name="df")
+    after = apply_freeze(
+        before, {"X_MEAN": 12.5, "X_STD": 3}, "churn.ipynb cell 12, 1000 rows", frame_name="df"
+    )
     # Then each statistic is replaced by its constant, defined at the top with a comment
     assert after == (
         "# standardize\n"
@@ -73,7 +81,10 @@ def test_apply_freeze_only_touches_named_statistics_and_is_idempotent() -> None:
     # When frozen twice
     once = apply_freeze(body, {"X_MEAN": 1.0}, "nb")
     # Then only the mean is replaced, and freezing again changes nothing
-    assert once == '''X_MEAN = 1.0  # frozen: mean of df["x"] on nb\n\ndf["a"] = X_MEAN\ndf["b"] = df["x"].quantile(0.9)\n'''
+    assert (
+        once
+        == """X_MEAN = 1.0  # frozen: mean of df["x"] on nb\n\ndf["a"] = X_MEAN\ndf["b"] = df["x"].quantile(0.9)\n"""
+    )
     assert apply_freeze(once, {"X_MEAN": 1.0}, "nb") == once
 
 

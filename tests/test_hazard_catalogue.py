@@ -27,11 +27,17 @@ TABLE = {code: (category, severity.strip()) for code, category, severity in ROW.
 def run_example(block: str) -> tuple[tuple[Hazard, ...], int | None]:
     """The block as a notebook (cells split at `# %%`); hazards of its %%feature cell and the marked line."""
     sources = [s.strip("\n") for s in re.split(r"^# %%\n", block, flags=re.MULTILINE) if s.strip()]
-    cells = [NotebookCell(CellRef("catalogue.ipynb", i, f"cell{i}"), s) for i, s in enumerate(sources)]
+    cells = [
+        NotebookCell(CellRef("catalogue.ipynb", i, f"cell{i}"), s) for i, s in enumerate(sources)
+    ]
     (cell,) = [c for c in cells if c.source.startswith("%%feature")]
     magic, _, body = cell.source.partition("\n")
     feature = FeatureCell(cell, parse_flags(magic.removeprefix("%%feature")), body)
-    marked = [n for n, line in enumerate(cell.source.split("\n"), start=1) if line.rstrip().endswith("# <-")]
+    marked = [
+        n
+        for n, line in enumerate(cell.source.split("\n"), start=1)
+        if line.rstrip().endswith("# <-")
+    ]
     return detect_hazards(feature, cells), (marked[0] if marked else None)
 
 

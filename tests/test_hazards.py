@@ -15,7 +15,9 @@ ON_DEMAND = "scored --on-demand"
 BATCH = "spend --entity customer_id"
 
 
-def check(flags: str, body: str, before: tuple[str, ...] = (), after: tuple[str, ...] = ()) -> tuple[Hazard, ...]:
+def check(
+    flags: str, body: str, before: tuple[str, ...] = (), after: tuple[str, ...] = ()
+) -> tuple[Hazard, ...]:
     """Hazards of a feature cell with `flags` and `body`, placed between the `before` and `after` cells."""
     sources = [*before, f"%%feature {flags}\n{body}", *after]
     cells = [NotebookCell(CellRef("nb.ipynb", i, f"id{i}"), s) for i, s in enumerate(sources)]
@@ -120,7 +122,9 @@ def test_wall_clock_reads_are_reported_whatever_the_import_style(imports: str, c
 def test_now_of_the_datetime_module_is_not_a_clock_read() -> None:
     # Given `datetime` bound to the module (which has no `now`) and a local `now` column
     # When it is checked
-    hazards = check(BATCH, 'spend = tx.assign(age=tx["now"] - tx["at"])', before=("import datetime",))
+    hazards = check(
+        BATCH, 'spend = tx.assign(age=tx["now"] - tx["at"])', before=("import datetime",)
+    )
     # Then nothing is reported
     assert hazards == ()
 
@@ -220,7 +224,9 @@ def test_global_redefined_by_a_later_cell_is_a_warning() -> None:
 def test_global_defined_only_later_is_an_error_unless_earlier_cells_are_opaque() -> None:
     body = 'spend = tx.assign(big=tx["a"] > LIMIT)'
     # Given LIMIT defined only after the cell
-    assert where(check(BATCH, body, before=("tx = 1",), after=("LIMIT = 2",))) == [("NB2F402", 2, 32)]
+    assert where(check(BATCH, body, before=("tx = 1",), after=("LIMIT = 2",))) == [
+        ("NB2F402", 2, 32)
+    ]
     # Given an earlier `%run` that may define it
     assert check(BATCH, body, before=("%run setup.py",), after=("LIMIT = 2",)) == ()
 
@@ -311,7 +317,7 @@ def test_hazards_carry_the_view_and_cell_and_are_sorted() -> None:
 
 def test_magics_and_shell_lines_do_not_shift_positions() -> None:
     # Given IPython magics and shell lines above a hazard, and a `%` continuing an expression
-    body = "%time x = 1\n!ls data\nfiles = !ls\ny = (10\n     % 3)\ndf[\"r\"] = df[\"a\"].rank()"
+    body = '%time x = 1\n!ls data\nfiles = !ls\ny = (10\n     % 3)\ndf["r"] = df["a"].rank()'
     # When it is checked
     hazards = check(ON_DEMAND, body)
     # Then the hazard is on its own line
@@ -336,13 +342,18 @@ def test_the_example_notebooks_have_no_error_hazards() -> None:
     for path in notebooks:
         cells = read_notebook(path)
         # When every feature cell is checked
-        errors = [h for fc in select_feature_cells(cells) for h in detect_hazards(fc, cells) if h.severity == "error"]
+        errors = [
+            h
+            for fc in select_feature_cells(cells)
+            for h in detect_hazards(fc, cells)
+            if h.severity == "error"
+        ]
         # Then none has an error
         assert errors == [], f"{path.name}: {errors}"
 
 
 def test_names_bound_by_magics_in_earlier_cells_count_as_defined() -> None:
-    body = 'spend = tx.assign(n=len(files))'
+    body = "spend = tx.assign(n=len(files))"
     # Given `files = !ls` before the cell and a later rebinding
     hazards = check(BATCH, body, before=("tx = 1\nfiles = !ls data",), after=("files = []",))
     # Then it is a redefinition (warning), not an undefined name (error)
@@ -350,3 +361,14 @@ def test_names_bound_by_magics_in_earlier_cells_count_as_defined() -> None:
     # Given a `%%sql tx << ...` cell, whose bindings cannot be seen, before the cell
     # Then a later `tx = ...` is not reported as the only definition
     assert check(BATCH, body, before=("files = 1", "%%sql tx << SELECT 1"), after=("tx = 1",)) == ()
+
+
+def test_sampling_with_a_generator_from_an_earlier_cell_is_clean() -> None:
+    # Given `rng = random.Random(7)` in an earlier cell, used in the feature cell
+    body = "picked = rng.sample(sorted(ids), 3)\nspend = tx[tx.customer_id.isin(picked)]"
+    # When it is checked
+    # Then random.Random.sample (population, k) is not mistaken for an unseeded DataFrame.sample
+    assert (
+        check(BATCH, body, before=("import random\nrng = random.Random(7)\nids = {1, 2}\ntx = 1",))
+        == ()
+    )

@@ -8,7 +8,7 @@ Positions are those the user sees: `line` counts from the `%%feature` line (line
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
@@ -60,7 +60,9 @@ def detect_hazards(feature_cell: FeatureCell, cells: Sequence[NotebookCell]) -> 
             col=exc.raw_column,
             fix="fix the cell so it parses as Python",
         ) from None
-    ctx = CellContext(feature_cell, view, MetadataWrapper(module, unsafe_skip_copy=True), header_lines)
+    ctx = CellContext(
+        feature_cell, view, MetadataWrapper(module, unsafe_skip_copy=True), header_lines
+    )
     visitors = [detector(ctx) for detector in DETECTORS if detector.applies(ctx)]
     ctx.wrapper.visit_batched(visitors)
     hazards = [hazard for visitor in visitors for hazard in visitor.hazards]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Callable
 
 import libcst as cst
 import libcst.matchers as m
@@ -56,7 +56,8 @@ class HazardVisitor(cst.BatchableCSTVisitor):
         return tuple(
             name
             for name in dir(cls)
-            if name.startswith(("visit_", "leave_")) and getattr(cls, name) is not getattr(base, name, None)
+            if name.startswith(("visit_", "leave_"))
+            and getattr(cls, name) is not getattr(base, name, None)
         )
 
     def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], None]]:
@@ -68,7 +69,9 @@ class HazardVisitor(cst.BatchableCSTVisitor):
         """Whether this detector runs on the cell at all (e.g. cross_row: on-demand only)."""
         return True
 
-    def report(self, node: cst.CSTNode, code: str, severity: Severity, message: str, fix: str) -> None:
+    def report(
+        self, node: cst.CSTNode, code: str, severity: Severity, message: str, fix: str
+    ) -> None:
         """Record a hazard at `node`: the line the user sees in the cell, 0-based column."""
         start = self.ctx.wrapper.resolve(PositionProvider)[node].start
         ref = self.ctx.feature_cell.ref
@@ -131,7 +134,9 @@ class HazardVisitor(cst.BatchableCSTVisitor):
 
     @staticmethod
     def keyword(call: cst.Call, name: str) -> cst.Arg | None:
-        return next((a for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+        return next(
+            (a for a in call.args if a.keyword is not None and a.keyword.value == name), None
+        )
 
     @staticmethod
     def positional(call: cst.Call, index: int) -> cst.Arg | None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 import libcst as cst
 import libcst.matchers as m
@@ -26,9 +26,22 @@ _MAGIC_LINE = re.compile(
 )
 _PYTHON_CELL_MAGICS = ("%%feature", "%%time", "%%timeit", "%%capture", "%%prun")
 _OPAQUE_SOURCE = re.compile(r"^\s*%(?:run|store|sql|R)\b|\bexec\(|\bglobals\(\)", re.MULTILINE)
-_CONTAINER = m.List() | m.Dict() | m.Set() | m.ListComp() | m.DictComp() | m.SetComp() | m.Call(
-    func=m.Name("list") | m.Name("dict") | m.Name("set") | m.Name("defaultdict")
-    | m.Name("Counter") | m.Name("OrderedDict") | m.Name("deque")
+_CONTAINER = (
+    m.List()
+    | m.Dict()
+    | m.Set()
+    | m.ListComp()
+    | m.DictComp()
+    | m.SetComp()
+    | m.Call(
+        func=m.Name("list")
+        | m.Name("dict")
+        | m.Name("set")
+        | m.Name("defaultdict")
+        | m.Name("Counter")
+        | m.Name("OrderedDict")
+        | m.Name("deque")
+    )
 )
 # Conventional aliases assumed when no cell imports them (the notebook would not run otherwise).
 _CONVENTIONS = {"pd": "import pandas as pd", "np": "import numpy as np"}
@@ -82,9 +95,13 @@ class CellSummary:
 
 def _single_import(node: cst.Import | cst.ImportFrom, alias: cst.ImportAlias) -> str:
     if isinstance(node, cst.Import):
-        return cst.Module([]).code_for_node(cst.Import(names=[alias.with_changes(comma=cst.MaybeSentinel.DEFAULT)]))
+        return cst.Module([]).code_for_node(
+            cst.Import(names=[alias.with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+        )
     return cst.Module([]).code_for_node(
-        node.with_changes(names=[alias.with_changes(comma=cst.MaybeSentinel.DEFAULT)], lpar=None, rpar=None)
+        node.with_changes(
+            names=[alias.with_changes(comma=cst.MaybeSentinel.DEFAULT)], lpar=None, rpar=None
+        )
     )
 
 
@@ -105,7 +122,9 @@ def summarize_cell(source: str) -> CellSummary:
     for assignment in scope.assignments:
         if isinstance(assignment, ImportAssignment):
             node = assignment.node
-            if isinstance(node, cst.ImportFrom) and (node.relative or isinstance(node.names, cst.ImportStar)):
+            if isinstance(node, cst.ImportFrom) and (
+                node.relative or isinstance(node.names, cst.ImportStar)
+            ):
                 continue
             for alias in node.names:
                 bound = alias.evaluated_alias or alias.evaluated_name.split(".")[0]
@@ -121,7 +140,9 @@ def summarize_cell(source: str) -> CellSummary:
         if m.matches(target.target, m.Name())
     }
     opaque = opaque or any(m.findall(wrapper.module, m.ImportFrom(names=m.ImportStar())))
-    return CellSummary(tuple(sorted(imports.items())), frozenset(bindings), frozenset(containers), opaque)
+    return CellSummary(
+        tuple(sorted(imports.items())), frozenset(bindings), frozenset(containers), opaque
+    )
 
 
 @dataclass(frozen=True)

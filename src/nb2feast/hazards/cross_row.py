@@ -23,18 +23,46 @@ WINDOWS = frozenset(
     {"rank", "shift", "diff", "pct_change", "cumsum", "cumprod", "cummax", "cummin", "cumcount"}
     | {"rolling", "expanding", "ewm"}
 )
-REGROUPS = frozenset({"groupby", "value_counts", "transform", "sort_values", "drop_duplicates", "resample"})
+REGROUPS = frozenset(
+    {"groupby", "value_counts", "transform", "sort_values", "drop_duplicates", "resample"}
+)
 _AXIS_FIRST = (REDUCTIONS - {"quantile"}) | {"rank", "cumsum", "cumprod", "cummax", "cummin"}
-_ACCESSORS = m.Attribute(attr=m.Name("str") | m.Name("dt") | m.Name("cat") | m.Name("list") | m.Name("struct"))
+_ACCESSORS = m.Attribute(
+    attr=m.Name("str") | m.Name("dt") | m.Name("cat") | m.Name("list") | m.Name("struct")
+)
 _NUMPY_REDUCTIONS = frozenset(
     f"numpy.{f}"
-    for f in ("mean", "std", "var", "median", "quantile", "percentile", "min", "max", "amin", "amax", "sum")
-    + ("nanmean", "nanstd", "nanvar", "nanmedian", "nanquantile", "nanpercentile", "nanmin", "nanmax", "nansum")
+    for f in (
+        "mean",
+        "std",
+        "var",
+        "median",
+        "quantile",
+        "percentile",
+        "min",
+        "max",
+        "amin",
+        "amax",
+        "sum",
+    )
+    + (
+        "nanmean",
+        "nanstd",
+        "nanvar",
+        "nanmedian",
+        "nanquantile",
+        "nanpercentile",
+        "nanmin",
+        "nanmax",
+        "nansum",
+    )
 )
 _METHOD_CALL = m.Call(func=m.Attribute(attr=m.Name()))
 _CUT = frozenset({"pandas.qcut", "pandas.cut"})
 _GROUP_STATS = m.SimpleString() | m.Lambda()
-_NOT_FROZEN = "compute it in a batch feature view (per entity, over its history) and read it as an input"
+_INPUT = "and read the result as an input of this view"
+_NOT_FROZEN = f"compute it in a batch feature view (per entity, over its history) {_INPUT}"
+_ONE_ROW = "at serving time the frame is one request row, so the value differs"
 
 
 class CrossRowVisitor(HazardVisitor):
@@ -51,7 +79,9 @@ class CrossRowVisitor(HazardVisitor):
         return ctx.feature_cell.flags.on_demand
 
     def _row_wise(self, call: cst.Call, method: str) -> bool:
-        axis = self.keyword(call, "axis") or (self.positional(call, 0) if method in _AXIS_FIRST else None)
+        axis = self.keyword(call, "axis") or (
+            self.positional(call, 0) if method in _AXIS_FIRST else None
+        )
         return axis is not None and m.matches(axis.value, ROW_WISE_AXIS)
 
     def _in_flagged_chain(self, expr: cst.BaseExpression) -> bool:
@@ -70,71 +100,62 @@ class CrossRowVisitor(HazardVisitor):
         method, receiver = call.func.attr.value, call.func.value
         if method not in REDUCTIONS | WINDOWS | REGROUPS or m.matches(receiver, _ACCESSORS):
             return
-        if self._in_flagged_chain(receiver) or self.frame_root(receiver) is None or self._row_wise(call, method):
+        if (
+            self._in_flagged_chain(receiver)
+            or self.frame_root(receiver) is None
+            or self._row_wise(call, method)
+        ):
             return
         if method == "count" and self.positional(call, 0) is not None:
             return  # str.count / list.count, not a pandas reduction
-        if method == "transform" and not m.matches(getattr(self.positional(call, 0), "value", None), _GROUP_STATS):
+        if method == "transform" and not m.matches(
+            getattr(self.positional(call, 0), "value", None), _GROUP_STATS
+        ):
             return  # transform(np.log) is element-wise
         self.flagged.add(id(call))
         if method in REDUCTIONS:
-            self._report_statistic(call, method)
+            self._report_statistic(call, f"`.{method}()`")
         elif method in WINDOWS:
-            self.report(
-                call.func.attr, "NB2F102", "error",
-                f"`.{method}()` in on-demand view '{self.flags.name}' depends on the other rows of the "
-                "frame and their order; at serving time the frame is one request row",
-                f"compute `{method}` in a batch feature view keyed by the entity and timestamp, "
-                "and read the result as an input of this view",
-            )
+            what = "depends on the other rows of the frame and their order"
+            fix = f"compute `{method}` in a batch feature view keyed by entity and timestamp, {_INPUT}"
+            self._error(call.func.attr, "NB2F102", f"`.{method}()`", what, fix)
         else:
-            self.report(
-                call.func.attr, "NB2F103", "error",
-                f"`.{method}()` in on-demand view '{self.flags.name}' groups, counts or reorders rows; "
-                "at serving time the frame is one request row",
-                "move the grouping into a batch feature view keyed by the group column, "
-                "and read its features as inputs of this view",
+            fix = f"move it into a batch feature view keyed by the group column, {_INPUT}"
+            self._error(
+                call.func.attr, "NB2F103", f"`.{method}()`", "groups, counts or reorders rows", fix
             )
 
-    def _report_statistic(self, call: cst.Call, method: str) -> None:
+    def _error(self, node: cst.CSTNode, code: str, subject: str, what: str, fix: str) -> None:
+        message = f"{subject} in on-demand view '{self.flags.name}' {what}; {_ONE_ROW}"
+        self.report(node, code, "error", message, fix)
+
+    def _report_statistic(self, call: cst.Call, subject: str) -> None:
+        what = "is a statistic over the whole input frame"
         reduction = as_reduction(call)
+        fix = _NOT_FROZEN
         if reduction is not None:
             fix = (
-                f"freeze with --freeze: `{self.code(call)}` is computed once on the notebook data and "
-                f"inlined as the constant {base_const_name(reduction)}; or {_NOT_FROZEN}"
+                f"freeze with --freeze: `{self.code(call)}` is computed once on the notebook data "
+                f"and inlined as the constant {base_const_name(reduction)}; or {_NOT_FROZEN}"
             )
-        else:
-            fix = _NOT_FROZEN
-        self.report(
-            call.func.attr, "NB2F101", "error",
-            f"`.{method}()` in on-demand view '{self.flags.name}' is a statistic over the whole input "
-            "frame; at serving time the frame is one request row, so the value differs",
-            fix,
-        )
+        node = call.func.attr if m.matches(call, _METHOD_CALL) else call
+        self._error(node, "NB2F101", subject, what, fix)
 
     def _function_call(self, call: cst.Call) -> None:
         first = self.positional(call, 0)
         if first is None or self.frame_root(first.value) is None:
             return
+        subject = f"`{self.code(call.func)}`"
         if self.has_qualified(call.func, _CUT) and not (
             self.has_qualified(call.func, {"pandas.cut"}) and self._explicit_bins(call)
         ):
-            self.report(
-                call, "NB2F104", "error",
-                f"`{self.code(call.func)}` in on-demand view '{self.flags.name}' derives its bin edges "
-                "from the whole frame; one request row cannot be binned that way",
-                "compute the bin edges on the notebook data and pass them explicitly: "
-                "pd.cut(df[\"x\"], bins=[...edges...])",
-            )
+            what = "derives its bin edges from the whole frame"
+            fix = "compute the edges on the notebook data and pass them: pd.cut(x, bins=[...])"
+            self._error(call, "NB2F104", subject, what, fix)
         elif self.has_qualified(call.func, _NUMPY_REDUCTIONS):
             axis = self.keyword(call, "axis") or self.positional(call, 1)
             if axis is None or not m.matches(axis.value, ROW_WISE_AXIS):
-                self.report(
-                    call, "NB2F101", "error",
-                    f"`{self.code(call.func)}` over a column in on-demand view '{self.flags.name}' is a "
-                    "statistic of the whole input frame; at serving time the frame is one request row",
-                    _NOT_FROZEN,
-                )
+                self._report_statistic(call, subject)
 
     def _explicit_bins(self, call: cst.Call) -> bool:
         bins = self.keyword(call, "bins") or self.positional(call, 1)

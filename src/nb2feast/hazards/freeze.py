@@ -19,9 +19,9 @@ from libcst.helpers import parse_template_statement
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 FREEZABLE = frozenset({"mean", "std", "var", "median", "quantile", "min", "max", "sum", "count"})
-_COLUMN = m.Subscript(value=m.Name(), slice=[m.SubscriptElement(slice=m.Index(value=m.SimpleString()))]) | m.Attribute(
-    value=m.Name()
-)
+_COLUMN = m.Subscript(
+    value=m.Name(), slice=[m.SubscriptElement(slice=m.Index(value=m.SimpleString()))]
+) | m.Attribute(value=m.Name())
 _REDUCTION = m.Call(func=m.Attribute(value=_COLUMN, attr=m.Name()))
 _ROW_WISE = m.Integer("1") | m.SimpleString("'columns'") | m.SimpleString('"columns"')
 
@@ -65,7 +65,11 @@ def as_reduction(call: cst.Call, frame_name: str | None = None) -> Reduction | N
         return None
     if any(m.matches(a, m.Arg(keyword=m.Name("axis"), value=_ROW_WISE)) for a in call.args):
         return None
-    column = receiver.attr.value if isinstance(receiver, cst.Attribute) else receiver.slice[0].slice.value.evaluated_value
+    column = (
+        receiver.attr.value
+        if isinstance(receiver, cst.Attribute)
+        else receiver.slice[0].slice.value.evaluated_value
+    )
     if not isinstance(column, str):
         return None
     if stat == "quantile":
@@ -86,7 +90,9 @@ def base_const_name(reduction: Reduction) -> str:
     return f"{column}_Q" + f"{reduction.quantile * 100:g}".replace(".", "_").replace("-", "M")
 
 
-def _collect(wrapper: MetadataWrapper, frame_name: str | None) -> list[tuple[cst.Call, FreezeTarget, Reduction]]:
+def _collect(
+    wrapper: MetadataWrapper, frame_name: str | None
+) -> list[tuple[cst.Call, FreezeTarget, Reduction]]:
     """Every freezable call in source order; equal expressions share a name, clashes get `_2`."""
     positions = wrapper.resolve(PositionProvider)
     names: dict[str, str] = {}
@@ -116,7 +122,7 @@ def find_freezable(body: str, frame_name: str) -> list[FreezeTarget]:
     return [target for _, target, _ in _collect(wrapper, frame_name)]
 
 
-def _literal(value: float | int) -> cst.BaseExpression:
+def _literal(value: float) -> cst.BaseExpression:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"cannot freeze a non-numeric value: {value!r}")
     if isinstance(value, Integral):
@@ -159,11 +165,15 @@ def apply_freeze(
         what = red.stat if red.quantile is None else f"{red.quantile:g} quantile"
         receiver = wrapper.module.code_for_node(call.func.value)
         stmt = parse_template_statement(
-            "{name} = {value}", name=cst.Name(target.const_name), value=_literal(values[target.const_name])
+            "{name} = {value}",
+            name=cst.Name(target.const_name),
+            value=_literal(values[target.const_name]),
         )
         comment = cst.Comment(f"# frozen: {what} of {receiver} on {where}")
         constants[target.const_name] = stmt.with_changes(
-            trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "), comment=comment)
+            trailing_whitespace=cst.TrailingWhitespace(
+                whitespace=cst.SimpleWhitespace("  "), comment=comment
+            )
         )
     if not constants:
         return body

@@ -14,10 +14,14 @@ from nb2feast.hazards._base import HazardVisitor
 
 DESCRIPTION = "Negative shifts, centered windows, back fills, interpolation, forward as-of joins."
 
-_NEGATIVE = m.UnaryOperation(operator=m.Minus()) | m.Integer(value=m.MatchIfTrue(lambda v: v.startswith("-")))
+_NEGATIVE = m.UnaryOperation(operator=m.Minus()) | m.Integer(
+    value=m.MatchIfTrue(lambda v: v.startswith("-"))
+)
 _TRUE = m.Name("True")
 _BFILL = m.SimpleString(value=m.MatchIfTrue(lambda s: s.strip("'\"") in {"bfill", "backfill"}))
-_LOOK_AHEAD = m.SimpleString(value=m.MatchIfTrue(lambda s: s.strip("'\"") in {"forward", "nearest"}))
+_LOOK_AHEAD = m.SimpleString(
+    value=m.MatchIfTrue(lambda s: s.strip("'\"") in {"forward", "nearest"})
+)
 _FORWARD_FILL = m.SimpleString(value=m.MatchIfTrue(lambda s: s.strip("'\"") in {"pad", "ffill"}))
 _PERIOD_METHODS = {"shift", "diff", "pct_change"}
 
@@ -38,25 +42,38 @@ class FutureLeakageVisitor(HazardVisitor):
         if self.frame_root(call.func.value) is None:
             return
         periods = self.keyword(call, "periods") or self.positional(call, 0)
-        if method in _PERIOD_METHODS and periods is not None and m.matches(periods.value, _NEGATIVE):
+        if (
+            method in _PERIOD_METHODS
+            and periods is not None
+            and m.matches(periods.value, _NEGATIVE)
+        ):
             self.report(
-                call.func.attr, "NB2F301", "error",
+                call.func.attr,
+                "NB2F301",
+                "error",
                 f"`{self.code(call)}` looks {self.code(periods.value).lstrip('-')} row(s) ahead: each row "
                 "reads a value from its future, which does not exist at prediction time",
                 f"use a positive period (`.{method}(1)` reads the past), or make the future value the "
                 "label, not a feature",
             )
-        elif method == "rolling" and m.matches(getattr(self.keyword(call, "center"), "value", None), _TRUE):
+        elif method == "rolling" and m.matches(
+            getattr(self.keyword(call, "center"), "value", None), _TRUE
+        ):
             self.report(
-                call.func.attr, "NB2F302", "error",
+                call.func.attr,
+                "NB2F302",
+                "error",
                 "a centered rolling window averages rows after the current one",
                 "drop center=True: a trailing window (the default) only reads the past",
             )
         elif method in {"bfill", "backfill"} or (
-            method == "fillna" and m.matches(getattr(self.keyword(call, "method"), "value", None), _BFILL)
+            method == "fillna"
+            and m.matches(getattr(self.keyword(call, "method"), "value", None), _BFILL)
         ):
             self.report(
-                call.func.attr, "NB2F303", "error",
+                call.func.attr,
+                "NB2F303",
+                "error",
                 f"`.{method}()` fills a missing value with a later row's value",
                 "fill forward (`.ffill()`) or with a constant; never with later rows",
             )
@@ -64,7 +81,9 @@ class FutureLeakageVisitor(HazardVisitor):
             getattr(self.keyword(call, "method"), "value", None), _FORWARD_FILL
         ):
             self.report(
-                call.func.attr, "NB2F304", "warning",
+                call.func.attr,
+                "NB2F304",
+                "warning",
                 "`.interpolate()` fills a gap using the next known value, which lies in the row's future",
                 "fill forward (`.ffill()` or interpolate(method='ffill')) or with a constant",
             )
@@ -75,7 +94,9 @@ class FutureLeakageVisitor(HazardVisitor):
             return
         if self.has_qualified(call.func, {"pandas.merge_asof"}):
             self.report(
-                call, "NB2F305", "error",
+                call,
+                "NB2F305",
+                "error",
                 f"merge_asof(direction={self.code(direction.value)}) joins rows stamped after the event time",
                 "use direction='backward' (the default): only values known at the event time",
             )

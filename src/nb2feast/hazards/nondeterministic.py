@@ -9,25 +9,42 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from libcst.metadata import ScopeProvider
-
 from nb2feast.hazards._base import CellContext, HazardVisitor
 
 DESCRIPTION = "Wall-clock reads, unseeded randomness and random identifiers."
 
 WALL_CLOCK = frozenset(
-    {"datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today", "datetime.date.today"}
+    {
+        "datetime.datetime.now",
+        "datetime.datetime.utcnow",
+        "datetime.datetime.today",
+        "datetime.date.today",
+    }
     | {"pandas.Timestamp.now", "pandas.Timestamp.today", "pandas.Timestamp.utcnow"}
     | {"time.time", "time.time_ns", "time.localtime", "time.gmtime"}
 )
-NOW_PARSERS = frozenset({"pandas.to_datetime", "pandas.Timestamp", "numpy.datetime64", "pandas.DatetimeIndex"})
+NOW_PARSERS = frozenset(
+    {"pandas.to_datetime", "pandas.Timestamp", "numpy.datetime64", "pandas.DatetimeIndex"}
+)
 _NOW = m.SimpleString(value=m.MatchIfTrue(lambda s: s.strip("'\"").lower() in {"now", "today"}))
 SEEDED_CONSTRUCTORS = frozenset(
-    {"numpy.random.default_rng", "numpy.random.RandomState", "numpy.random.Generator", "numpy.random.PCG64"}
-    | {"numpy.random.SeedSequence", "numpy.random.MT19937", "numpy.random.Philox", "numpy.random.SFC64"}
+    {
+        "numpy.random.default_rng",
+        "numpy.random.RandomState",
+        "numpy.random.Generator",
+        "numpy.random.PCG64",
+    }
+    | {
+        "numpy.random.SeedSequence",
+        "numpy.random.MT19937",
+        "numpy.random.Philox",
+        "numpy.random.SFC64",
+    }
     | {"random.Random", "random.seed", "numpy.random.seed"}
 )
-RANDOM_IDS = frozenset({"uuid.uuid1", "uuid.uuid4", "os.urandom", "secrets.token_hex", "secrets.token_bytes"})
+RANDOM_IDS = frozenset(
+    {"uuid.uuid1", "uuid.uuid4", "os.urandom", "secrets.token_hex", "secrets.token_bytes"}
+)
 
 
 class NondeterministicVisitor(HazardVisitor):
@@ -48,9 +65,13 @@ class NondeterministicVisitor(HazardVisitor):
 
     def visit_Call(self, call: cst.Call) -> None:
         names = self.qualified(call.func)
-        if names & WALL_CLOCK or (names & NOW_PARSERS and call.args and m.matches(call.args[0].value, _NOW)):
+        if names & WALL_CLOCK or (
+            names & NOW_PARSERS and call.args and m.matches(call.args[0].value, _NOW)
+        ):
             self.report(
-                call, "NB2F201", "error",
+                call,
+                "NB2F201",
+                "error",
                 f"`{self.code(call)}` reads the wall clock: the notebook computed it when it ran, "
                 "Feast computes it when it serves, so the values differ",
                 f"use the row's event time (column '{self.flags.timestamp}') or a request field "
@@ -58,42 +79,37 @@ class NondeterministicVisitor(HazardVisitor):
             )
         elif names & RANDOM_IDS:
             self.report(
-                call, "NB2F203", "error",
+                call,
+                "NB2F203",
+                "error",
                 f"`{self.code(call)}` makes a new random value on every run",
                 "derive identifiers from the entity key and event time (e.g. a hash of them)",
             )
         elif self._unseeded(call, names):
             self.report(
-                call, "NB2F202", "error",
+                call,
+                "NB2F202",
+                "error",
                 f"`{self.code(call)}` draws random numbers without a seed; training and serving "
                 "get different values",
-                "seed it: np.random.default_rng(SEED), random.Random(SEED) or .sample(..., random_state=SEED); "
-                "better, keep randomness out of feature cells",
+                "seed it: np.random.default_rng(SEED), random.Random(SEED) or "
+                ".sample(..., random_state=SEED); better, keep randomness out of feature cells",
             )
 
     def _unseeded(self, call: cst.Call, names: set[str]) -> bool:
         if names & SEEDED_CONSTRUCTORS:
             return not call.args and not names & {"random.seed", "numpy.random.seed"}
         for module in ("numpy.random", "random"):
-            if any(n.startswith(module + ".") and n.count(".") == module.count(".") + 1 for n in names):
+            if any(
+                n.startswith(module + ".") and n.count(".") == module.count(".") + 1 for n in names
+            ):
                 return module not in self.seeded_modules
         if m.matches(call.func, m.Attribute(attr=m.Name("sample"))):
             return self._unseeded_sample(call)
         return False
 
     def _unseeded_sample(self, call: cst.Call) -> bool:
-        """`df.sample(n)` without random_state (the 5th positional argument)."""
-        root = self.frame_root(call.func.value)
-        if root is None or self.keyword(call, "random_state") or self.positional(call, 4):
+        """`df.sample(n)` without random_state; `rng.sample(population, k)` is random.Random's."""
+        if self.frame_root(call.func.value) is None or self.keyword(call, "random_state"):
             return False
-        return not self._bound_to_generator(root)
-
-    def _bound_to_generator(self, name: cst.Name) -> bool:
-        """`rng.sample(...)` where `rng = random.Random(SEED)`: a generator, not a frame."""
-        scope = self.get_metadata(ScopeProvider, name, None)
-        for assignment in scope[name.value] if scope is not None else ():
-            node = getattr(assignment, "node", None)
-            for assign in m.findall(self.ctx.wrapper.module, m.Assign(targets=[m.AssignTarget(target=m.Name(name.value))], value=m.Call())):
-                if assign.targets[0].target is node and self.has_qualified(assign.value.func, SEEDED_CONSTRUCTORS):
-                    return True
-        return False
+        return self.positional(call, 1) is None and self.keyword(call, "k") is None

@@ -15,13 +15,40 @@ from nb2feast.hazards._base import HazardVisitor
 
 DESCRIPTION = "Globals redefined later, reads of files or the network, mutation of globals."
 
-IO_PREFIXES = ("pandas.read_", "polars.read_", "polars.scan_", "requests.", "urllib.", "httpx.", "duckdb.")
+IO_PREFIXES = (
+    "pandas.read_",
+    "polars.read_",
+    "polars.scan_",
+    "requests.",
+    "urllib.",
+    "httpx.",
+    "duckdb.",
+)
 IO_FUNCTIONS = frozenset(
-    {"builtins.open", "io.open", "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "numpy.fromfile"}
+    {
+        "builtins.open",
+        "io.open",
+        "numpy.load",
+        "numpy.loadtxt",
+        "numpy.genfromtxt",
+        "numpy.fromfile",
+    }
     | {"pyarrow.parquet.read_table", "sqlite3.connect"}
 )
 MUTATORS = frozenset(
-    {"append", "extend", "insert", "pop", "remove", "clear", "update", "add", "discard", "setdefault", "popitem"}
+    {
+        "append",
+        "extend",
+        "insert",
+        "pop",
+        "remove",
+        "clear",
+        "update",
+        "add",
+        "discard",
+        "setdefault",
+        "popitem",
+    }
 )
 
 
@@ -43,7 +70,9 @@ class NotebookStateVisitor(HazardVisitor):
         for name, nodes in self.free.items():
             if name in self.ctx.notebook.later_bindings:
                 positions = positions or self.ctx.wrapper.resolve(PositionProvider)
-                first = min(nodes, key=lambda n: (positions[n].start.line, positions[n].start.column))
+                first = min(
+                    nodes, key=lambda n: (positions[n].start.line, positions[n].start.column)
+                )
                 reads.append((name, first))
         for name, first in reads:
             self._check_read(name, first)
@@ -54,14 +83,18 @@ class NotebookStateVisitor(HazardVisitor):
             return
         if name in self.ctx.notebook.earlier_bindings:
             self.report(
-                node, "NB2F401", "warning",
+                node,
+                "NB2F401",
+                "warning",
                 f"the cell reads global '{name}', which cell {later} (after this one) redefines; "
                 "the value the notebook used depends on the order cells ran",
                 f"give the later value another name, or define '{name}' once before this cell",
             )
         elif not self.ctx.notebook.opaque_before:
             self.report(
-                node, "NB2F402", "error",
+                node,
+                "NB2F402",
+                "error",
                 f"the cell reads '{name}', which is only defined in cell {later}, after this one; "
                 "run top to bottom, the notebook fails here",
                 f"move the definition of '{name}' above this cell",
@@ -72,11 +105,17 @@ class NotebookStateVisitor(HazardVisitor):
         return "error" if self.flags.on_demand else "warning"
 
     def _is_global_container(self, expr: cst.BaseExpression) -> bool:
-        return m.matches(expr, m.Name()) and expr.value in self.free and expr.value in self.ctx.notebook.containers
+        return (
+            m.matches(expr, m.Name())
+            and expr.value in self.free
+            and expr.value in self.ctx.notebook.containers
+        )
 
     def _report_mutation(self, node: cst.CSTNode, name: str) -> None:
         self.report(
-            node, "NB2F403", self._severity,
+            node,
+            "NB2F403",
+            self._severity,
             f"the cell mutates notebook global '{name}'; the exported transform has no such global, "
             "and re-running the cell changes it again",
             f"build a new local value from '{name}' inside the cell instead of changing it in place",
@@ -87,7 +126,11 @@ class NotebookStateVisitor(HazardVisitor):
 
     def visit_Call(self, call: cst.Call) -> None:
         self._io_call(call)
-        if m.matches(call.func, m.Attribute(attr=m.Name())) and call.func.attr.value in MUTATORS and self._is_global_container(call.func.value):
+        if (
+            m.matches(call.func, m.Attribute(attr=m.Name()))
+            and call.func.attr.value in MUTATORS
+            and self._is_global_container(call.func.value)
+        ):
             self._report_mutation(call, call.func.value.value)
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
@@ -100,14 +143,18 @@ class NotebookStateVisitor(HazardVisitor):
         self._item_assignment(node.target)
 
     def _item_assignment(self, target: cst.BaseExpression) -> None:
-        if m.matches(target, m.Subscript() | m.Attribute()) and self._is_global_container(target.value):
+        if m.matches(target, m.Subscript() | m.Attribute()) and self._is_global_container(
+            target.value
+        ):
             self._report_mutation(target, target.value.value)
 
     def _io_call(self, call: cst.Call) -> None:
         names = self.qualified(call.func)
         if names & IO_FUNCTIONS or any(n.startswith(IO_PREFIXES) for n in names):
             self.report(
-                call, "NB2F404", self._severity,
+                call,
+                "NB2F404",
+                self._severity,
                 f"`{self.code(call.func)}(...)` reads a file or the network inside the feature cell; "
                 "at serving time that data is absent or different",
                 "load the data in an earlier cell and pass the frame in: the frame becomes a Feast "

@@ -16,10 +16,19 @@ from nb2feast.hazards._base import HazardVisitor
 
 DESCRIPTION = "Naive timestamp literals compared with columns; time zones dropped."
 
-_ORDERING = m.LessThan() | m.GreaterThan() | m.LessThanEqual() | m.GreaterThanEqual() | m.Equal() | m.NotEqual()
+_ORDERING = (
+    m.LessThan()
+    | m.GreaterThan()
+    | m.LessThanEqual()
+    | m.GreaterThanEqual()
+    | m.Equal()
+    | m.NotEqual()
+)
 _AWARE_TEXT = re.compile(r"(?:Z|[+-]\d\d:?\d\d|\b[A-Za-z]+/[A-Za-z_]+|\bUTC)\s*$", re.IGNORECASE)
 _PARSERS = frozenset({"pandas.Timestamp", "pandas.to_datetime"})
-_TZ_KEYWORDS = m.Arg(keyword=m.Name("tz") | m.Name("tzinfo")) | m.Arg(keyword=m.Name("utc"), value=m.Name("True"))
+_TZ_KEYWORDS = m.Arg(keyword=m.Name("tz") | m.Name("tzinfo")) | m.Arg(
+    keyword=m.Name("utc"), value=m.Name("True")
+)
 _NONE = m.Name("None")
 
 
@@ -36,9 +45,13 @@ class TimezoneVisitor(HazardVisitor):
             return False
         names = self.qualified(expr.func)
         if names & _PARSERS or "numpy.datetime64" in names:
-            text = first.value.evaluated_value if isinstance(first.value, cst.SimpleString) else None
+            text = (
+                first.value.evaluated_value if isinstance(first.value, cst.SimpleString) else None
+            )
             if isinstance(text, str):
-                return text.strip().lower() not in {"now", "today"} and not _AWARE_TEXT.search(text.strip())
+                return text.strip().lower() not in {"now", "today"} and not _AWARE_TEXT.search(
+                    text.strip()
+                )
             return bool(names & _PARSERS) and m.matches(first.value, m.Integer())
         if "datetime.datetime" in names:
             positional = [a for a in expr.args if a.keyword is None]
@@ -50,10 +63,12 @@ class TimezoneVisitor(HazardVisitor):
 
     def _report_naive(self, literal: cst.Call) -> None:
         self.report(
-            literal, "NB2F501", "warning",
+            literal,
+            "NB2F501",
+            "warning",
             f"naive timestamp `{self.code(literal)}` is compared with a column; Feast's event timestamps "
             "are UTC-aware, so the comparison raises or shifts by the local offset",
-            "give the literal a zone: pd.Timestamp(\"2024-01-01\", tz=\"UTC\") or "
+            'give the literal a zone: pd.Timestamp("2024-01-01", tz="UTC") or '
             "datetime(2024, 1, 1, tzinfo=timezone.utc)",
         )
 
@@ -82,10 +97,16 @@ class TimezoneVisitor(HazardVisitor):
 
     def _drop_zone(self, call: cst.Call) -> None:
         tz = self.keyword(call, "tz") or self.positional(call, 0)
-        if tz is not None and m.matches(tz.value, _NONE) and self.frame_root(call.func.value) is not None:
+        if (
+            tz is not None
+            and m.matches(tz.value, _NONE)
+            and self.frame_root(call.func.value) is not None
+        ):
             self.report(
-                call.func.attr, "NB2F502", "warning",
+                call.func.attr,
+                "NB2F502",
+                "warning",
                 f"`.{call.func.attr.value}(None)` drops the time zone; the naive values no longer say "
                 "which instant they are, and Feast reads them as UTC",
-                "keep timestamps aware (UTC) end to end: use .tz_convert(\"UTC\") instead",
+                'keep timestamps aware (UTC) end to end: use .tz_convert("UTC") instead',
             )
