@@ -127,6 +127,7 @@ class ParityCheck:
     features: tuple[ParityFeature, ...]
     mode: str | None = None
     error: str | None = None
+    feast_view: str | None = None  # on-demand: the registered view checked (NAME or NAME_pandas)
 
     @property
     def ok(self) -> bool:
@@ -176,6 +177,8 @@ class ParityReport:
                 }
                 if check.mode is not None:
                     item["mode"] = check.mode
+                if check.feast_view is not None:
+                    item["feast_view"] = check.feast_view
                 if check.error is not None:
                     item["error"] = check.error
                 checks.append(item)

@@ -30,11 +30,12 @@ def render_text(report: ParityReport) -> str:
     for view in report.views:
         for check in view.checks:
             rows = f"{check.rows_returned}/{check.rows_expected}"
+            name = check.feast_view or view.name
             if check.error is not None:
-                table.append((view.name, check.path, check.mode or "", "-", "ERROR", rows, "", "", "", ""))
+                table.append((name, check.path, check.mode or "", "-", "ERROR", rows, "", "", "", ""))
                 continue
             for feature in check.features:
-                table.append(_feature_row(view.name, check, feature, rows))
+                table.append(_feature_row(name, check, feature, rows))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
     problems = _problems(report)
@@ -73,7 +74,7 @@ def _problems(report: ParityReport) -> list[str]:
     out: list[str] = []
     for view in report.views:
         for check in view.checks:
-            where = f"{view.name} [{check.path}{'/' + check.mode if check.mode else ''}]"
+            where = f"{check.feast_view or view.name} [{check.path}{'/' + check.mode if check.mode else ''}]"
             if check.error is not None:
                 out.append(f"  {where}: {check.error}")
                 continue
@@ -149,7 +150,7 @@ def render_html(report: ParityReport) -> str:
     for view in report.views:
         for check in view.checks:
             rows = f"{check.rows_returned}/{check.rows_expected}"
-            head = f"<td>{e(view.name)}</td><td>{check.path}</td><td>{e(check.mode or '')}</td>"
+            head = f"<td>{e(check.feast_view or view.name)}</td><td>{check.path}</td><td>{e(check.mode or '')}</td>"
             if check.error is not None:
                 parts.append(
                     f"<tr>{head}<td colspan='7'>{_badge(False, '', 'error')} {e(check.error)}</td></tr>"

@@ -39,6 +39,7 @@ from nb2feast.sample import (
 )
 
 CAPTURE_ENV = "NB2FEAST_CAPTURE_DIR"
+NOTEBOOK_ENV = "NB2FEAST_NOTEBOOK"
 MANIFEST = "nb2feast.json"
 CELL_TIMEOUT_SECONDS = 1800
 # Online lookups cost per row (unlike the offline join), so they get a capped sample.
@@ -115,7 +116,8 @@ def run_notebook(notebook: Path, capture_dir: Path, progress: Progress) -> None:
         timeout=CELL_TIMEOUT_SECONDS,
         resources={"metadata": {"path": str(notebook.resolve().parent)}},
     )
-    env = os.environ | {CAPTURE_ENV: str(capture_dir.resolve())}
+    # The kernel is told which notebook it runs, as Jupyter would (the magic records beside it).
+    env = os.environ | {CAPTURE_ENV: str(capture_dir.resolve()), NOTEBOOK_ENV: str(notebook.resolve())}
     code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     progress(f"running {notebook.name} ({len(code_cells)} code cells) in a fresh kernel")
     with client.setup_kernel(env=env):
@@ -467,7 +469,9 @@ class _Run:
                     got = self.session.online(refs, records)
                     got = got.assign(**{ROW_ID: rows[ROW_ID].to_numpy()[: len(got)]})
         except Exception as exc:  # noqa: BLE001 - reported in the check, other views go on
-            return _error_check(path, f"{type(exc).__name__}: {exc}", mode=mode)
+            return _error_check(
+                path, f"{type(exc).__name__}: {exc}", mode=mode, rows_expected=len(rows), feast_view=served
+            )
         with self.timings("compare"):
             inputs = got.drop_duplicates(ROW_ID).set_index(ROW_ID)
             frame = inputs[[c for c in inputs.columns if c in {*keys, *requests, ENTITY_TS}]].copy()
@@ -481,7 +485,11 @@ class _Run:
                 expected = _run_transform(module, view, frame.sort_index())
             except Exception as exc:  # noqa: BLE001
                 return _error_check(
-                    path, f"the cell's code failed on Feast's input rows: {type(exc).__name__}: {exc}", mode=mode
+                    path,
+                    f"the cell's code failed on Feast's input rows: {type(exc).__name__}: {exc}",
+                    mode=mode,
+                    rows_expected=len(rows),
+                    feast_view=served,
                 )
             context = [c for c in [*keys, ts or ""] if c in expected.columns]
             comparison = compare_frames(
@@ -492,7 +500,7 @@ class _Run:
                 rtol=self.rtol,
                 atol=self.atol,
             )
-        return _check(path, comparison, mode=mode)
+        return _check(path, comparison, mode=mode, feast_view=served)
 
     def _odfv_columns(self, view: dict, frame: pd.DataFrame) -> tuple[list[str], str, list[str]]:
         """Entity keys, timestamp and request columns of an on-demand view's input frame."""
@@ -547,18 +555,24 @@ def _feature_names(view: dict) -> list[str]:
     return [f["name"] for f in view.get("features", [])]
 
 
-def _check(path: str, comparison: Comparison, mode: str | None = None) -> ParityCheck:
+def _check(path: str, comparison: Comparison, mode: str | None = None, feast_view: str | None = None) -> ParityCheck:
     return ParityCheck(
         path=path,
         rows_expected=comparison.rows_expected,
         rows_returned=comparison.rows_returned,
         features=comparison.features,
         mode=mode,
+        feast_view=feast_view,
     )
 
 
-def _error_check(path: str, error: str, *, mode: str | None = None, rows_expected: int = 0) -> ParityCheck:
-    return ParityCheck(path=path, rows_expected=rows_expected, rows_returned=0, features=(), mode=mode, error=error)
+def _error_check(
+    path: str, error: str, *, mode: str | None = None, rows_expected: int = 0, feast_view: str | None = None
+) -> ParityCheck:
+    return ParityCheck(
+        path=path, rows_expected=rows_expected, rows_returned=0, features=(), mode=mode, error=error,
+        feast_view=feast_view,
+    )
 
 
 def _not_run(view: dict) -> ViewParity:
