@@ -170,9 +170,14 @@ def test_promote_from_the_features_panel(lab: Lab) -> None:
                 "Parity ok" if parity.get_attribute("data-ok") == "true" else "Mismatch"
             )
             files = panel.get_by_test_id("nb2feast-file")
-            expect(files.filter(has_text="feature_repo/definitions.py")).to_have_count(1)
+            expect(
+                files.and_(page.locator('[data-path="feature_repo/definitions.py"]'))
+            ).to_have_count(1)
             for i in range(3):
-                assert cells.nth(i).get_attribute("data-status") in STATUSES - {"not exported"}
+                expect(cells.nth(i)).not_to_have_attribute(
+                    "data-status", "not exported", timeout=30_000
+                )
+                assert cells.nth(i).get_attribute("data-status") in STATUSES
 
             # And a hazard, when there is one, leads to its cell
             hazards = panel.get_by_test_id("nb2feast-hazard")
@@ -184,7 +189,7 @@ def test_promote_from_the_features_panel(lab: Lab) -> None:
             page.screenshot(path=str(SCREENSHOT))
 
             # And a generated file opens in the lab
-            files.filter(has_text="feature_repo/definitions.py").click()
+            files.and_(page.locator('[data-path="feature_repo/definitions.py"]')).click()
             expect(page.locator(".lm-TabBar-tab", has_text="definitions.py")).to_be_visible(
                 timeout=30_000
             )

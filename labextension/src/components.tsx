@@ -197,14 +197,18 @@ export function HazardList(props: {
 
 export function FileLinks(props: {
   files: string[];
+  repo: string;
   onOpen: OpenFile;
 }): JSX.Element | null {
+  const prefix = props.repo ? `${props.repo}/` : '';
   if (props.files.length === 0) {
     return null;
   }
   return (
     <section className="jp-nb2feast-files">
-      <h3>Generated files</h3>
+      <h3>
+        Generated files in <code>{props.repo}</code>
+      </h3>
       <ul>
         {props.files.map(path => (
           <li key={path}>
@@ -212,9 +216,10 @@ export function FileLinks(props: {
               className="jp-nb2feast-link"
               data-testid="nb2feast-file"
               data-path={path}
+              title={`Open ${path}`}
               onClick={() => props.onOpen(path)}
             >
-              {path}
+              {path.startsWith(prefix) ? path.slice(prefix.length) : path}
             </button>
           </li>
         ))}

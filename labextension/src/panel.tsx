@@ -1,5 +1,5 @@
 import { ReactWidget, SidePanel, UseSignal } from '@jupyterlab/ui-components';
-import { Widget } from '@lumino/widgets';
+import { Panel, Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import {
@@ -79,7 +79,11 @@ function FeaturesBody(props: IViewProps): JSX.Element {
       )}
       {report && <ParitySummary report={report} />}
       <HazardList hazards={shownHazards(model)} onJump={onJump} />
-      <FileLinks files={model.result?.files ?? []} onOpen={onOpen} />
+      <FileLinks
+        files={model.result?.files ?? []}
+        repo={model.result?.repo ?? ''}
+        onOpen={onOpen}
+      />
     </>
   );
 }
@@ -103,11 +107,12 @@ export class FeaturesView extends ReactWidget {
 
 /** The left-sidebar "Features" panel around a `FeaturesView`. */
 export function createFeaturesPanel(props: IViewProps): SidePanel {
-  const panel = new SidePanel();
+  const panel = new SidePanel({ content: new Panel() });
   panel.id = PANEL_ID;
   panel.addClass('jp-nb2feast-panel');
   panel.title.icon = featuresIcon;
   panel.title.caption = 'Features';
+  panel.toolbar.hide();
   const heading = new Widget();
   heading.node.textContent = 'Features';
   heading.addClass('jp-nb2feast-title');
