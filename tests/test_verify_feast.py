@@ -12,7 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +118,9 @@ def failing(report: ParityReport) -> set[tuple[str, str, str | None, str]]:
 
 
 @contextlib.contextmanager
-def edited_table(repo: Path, view: str, edit) -> Iterator[pd.DataFrame]:  # noqa: ANN001
+def edited_table(
+    repo: Path, view: str, edit: Callable[[pd.DataFrame], pd.DataFrame]
+) -> Iterator[pd.DataFrame]:
     """Apply `edit` to a feature table for the duration of the block."""
     path = repo / "data" / f"{view}.parquet"
     original = path.read_bytes()

@@ -138,8 +138,10 @@ def render_html(report: ParityReport) -> str:
     status = _badge(report.ok, "parity ok", "mismatch")
     parts = [
         f"<div class='nb2f-report'><style>{_CSS}</style>",
-        f"<p><b>nb2feast verify</b> {status}: <code>{e(report.notebook)}</code> "
-        f"against <code>{e(report.repo)}</code></p>",
+        (
+            f"<p><b>nb2feast verify</b> {status}: <code>{e(report.notebook)}</code> "
+            f"against <code>{e(report.repo)}</code></p>"
+        ),
         "<table><thead><tr>"
         + "".join(
             f"<th>{h}</th>"

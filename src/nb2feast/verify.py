@@ -249,7 +249,7 @@ class FeastSession:
         for getter in (self.store.get_feature_view, self.store.get_on_demand_feature_view):
             try:
                 found = getter(view)
-            except Exception:  # noqa: BLE001 - Feast raises several "not found" types
+            except Exception:  # noqa: BLE001, S112 - Feast raises several "not found" types
                 continue
             return {f.name: str(f.dtype) for f in found.features}
         return {}
@@ -260,7 +260,7 @@ class FeastSession:
         for candidate in (name, f"{name}_pandas"):
             try:
                 odfv = self.store.get_on_demand_feature_view(candidate)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001, S112 - not registered: no such mode
                 continue
             out.append((candidate, str(odfv.mode)))
         return out
@@ -428,7 +428,7 @@ class _Run:
 
     def on_demand_online(self, view: dict, rows: pd.DataFrame) -> list[ParityCheck]:
         capture = self.captures[view["name"]]
-        keys, ts, requests = self._odfv_columns(view, capture.input)
+        keys, _ts, requests = self._odfv_columns(view, capture.input)
         online_rows = rows.head(ONLINE_ROWS).drop(columns=ENTITY_TS)
         return [
             self._on_demand_check("online", view, capture, served, mode, online_rows, keys, None, requests)
