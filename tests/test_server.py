@@ -168,7 +168,7 @@ async def test_promote_exports_verifies_and_keeps_the_report(jp_fetch, fake, not
 
 
 async def test_promote_reports_user_errors_with_their_position(jp_fetch, fake, notebook) -> None:
-    where = CellRef("proj/churn.ipynb", 1, "cell1")
+    where = CellRef(str(notebook), 1, "cell1")
     fake.export_error = UserError(
         "orders is never loaded", where=where, line=2, fix="load it with pd.read_parquet"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -133,7 +134,7 @@ def test_promote_from_the_features_panel(lab: Lab) -> None:
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             # Given the example notebook open in JupyterLab
-            page.goto(f"{lab.url}lab/tree/{NOTEBOOK}?token={lab.token}")
+            page.goto(f"{lab.url}lab/tree/{NOTEBOOK}?reset&token={lab.token}")
             expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=60_000)
             dismiss_news(page)
 
@@ -207,3 +208,58 @@ def dismiss_news(page: Page) -> None:
     except PlaywrightTimeout:
         return
     no.click()
+
+
+def write_hazard_notebook(path: Path) -> None:
+    """A notebook whose one feature cell reads the clock (NB2F201) and whose source is missing."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext nb2feast\nimport pandas as pd", id="setup"),
+        nbformat.v4.new_code_cell('orders = pd.read_parquet("missing.parquet")', id="load"),
+        nbformat.v4.new_code_cell(
+            "%%feature stamped --entity customer_id\nstamped = orders.assign(seen_at=pd.Timestamp.now())",
+            id="stamped",
+        ),
+    ]
+    nbformat.write(nb, path)
+
+
+def test_hazards_lead_to_their_cell_and_errors_are_readable(lab: Lab) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    write_hazard_notebook(lab.root / "hazard.ipynb")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            # Given a notebook whose feature cell reads the clock, and the Features panel open
+            page.goto(f"{lab.url}lab/tree/hazard.ipynb?reset&token={lab.token}")
+            expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=60_000)
+            dismiss_news(page)
+            page.locator('.jp-SideBar .lm-TabBar-tab[data-id="nb2feast-features"]').click()
+            panel = page.locator("#nb2feast-features")
+
+            # Then the cell shows the hazards badge and the hazard its position
+            cell = panel.get_by_test_id("nb2feast-cell")
+            expect(cell).to_have_attribute("data-status", "hazards", timeout=30_000)
+            hazard = panel.get_by_test_id("nb2feast-hazard")
+            expect(hazard).to_have_attribute("data-code", "NB2F201")
+            expect(hazard).to_contain_text("cell 2, line 2")
+
+            # When the hazard is clicked, its cell becomes the active one
+            hazard.get_by_role("button").click()
+            expect(page.locator(".jp-Notebook .jp-Cell").nth(2)).to_have_class(
+                re.compile("jp-mod-active")
+            )
+
+            # When Promote fails, the panel says why in words, not a stack trace
+            panel.get_by_test_id("nb2feast-promote").click()
+            error = panel.get_by_test_id("nb2feast-error")
+            expect(error).to_be_visible(timeout=PROMOTE_TIMEOUT_MS)
+            assert "Traceback" not in error.inner_text()
+            assert error.inner_text().strip()
+        finally:
+            browser.close()

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from nb2feast.errors import UserError
+
 REPO_DIRNAME = "feature_repo"
 REPORT_FILE = PurePosixPath(".nb2feast") / "last_report.json"
 MANIFEST_FILE = "nb2feast.json"
@@ -33,6 +35,16 @@ class RequestError(Exception):
         super().__init__(message)
         self.status = status
         self.error: dict[str, Any] = {"message": message, "fix": fix, "notebook": notebook}
+
+    @classmethod
+    def from_user_error(cls, error: UserError, root: Path) -> RequestError:
+        """A 400 carrying the user error's position, its notebook named root-relative."""
+        refused = cls(400, error.message)
+        refused.error = error.to_dict()
+        notebook = Path(str(refused.error.get("notebook") or ""))
+        if notebook.is_absolute() and notebook.resolve().is_relative_to(root):
+            refused.error["notebook"] = notebook.resolve().relative_to(root).as_posix()
+        return refused
 
 
 @dataclass(frozen=True)
@@ -109,8 +121,22 @@ class Running:
             self._repos.discard(key)
 
 
+@contextmanager
+def user_errors(target: Target) -> Iterator[None]:
+    """Turn the pipeline's user errors into 400s that name the notebook as the lab does."""
+    try:
+        yield
+    except UserError as error:
+        raise RequestError.from_user_error(error, target.root) from error
+
+
 def cells(target: Target) -> dict[str, Any]:
     """The notebook's feature cells, each with the status badge the panel shows."""
+    with user_errors(target):
+        return _cells(target)
+
+
+def _cells(target: Target) -> dict[str, Any]:
     from nb2feast import export
 
     summaries = [to_json(s) for s in export.feature_cell_summaries(target.notebook)]
@@ -131,6 +157,11 @@ def promote(target: Target, cell_id: str | None = None) -> dict[str, Any]:
     `cell_id` only checks that the promoted cell is a feature cell of this notebook: a
     repository is always generated from every feature cell, so views stay consistent.
     """
+    with user_errors(target):
+        return _promote(target, cell_id)
+
+
+def _promote(target: Target, cell_id: str | None) -> dict[str, Any]:
     from nb2feast import export, verify
 
     if cell_id is not None:
