@@ -70,40 +70,57 @@ def parse_cell(source: str, where: CellRef, line_offset: int = 0) -> cst.Module:
         ) from None
 
 
-def _mutated_names(stmt: cst.BaseStatement) -> set[str]:
-    names: set[str] = set()
+def _base_name(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, (cst.Subscript, cst.Attribute)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
 
-    def base_name(node: cst.BaseExpression) -> str | None:
-        while isinstance(node, (cst.Subscript, cst.Attribute)):
-            node = node.value
-        return node.value if isinstance(node, cst.Name) else None
 
-    for target in m.findall(stmt, m.AssignTarget() | m.AugAssign() | m.AnnAssign()):
-        expr = target.target
-        if isinstance(expr, (cst.Subscript, cst.Attribute)):
-            if (name := base_name(expr)) is not None:
-                names.add(name)
-        elif isinstance(target, cst.AugAssign) and isinstance(expr, cst.Name):
-            names.add(expr.value)
-    for call in m.findall(stmt, m.Call(func=m.Attribute())):
-        method = call.func.attr.value
-        inplace = any(
-            m.matches(arg, m.Arg(keyword=m.Name("inplace"), value=m.Name("True"))) for arg in call.args
-        )
-        if inplace or method in _MUTATING_METHODS:
-            if (name := base_name(call.func.value)) is not None:
-                names.add(name)
-    for delete in m.findall(stmt, m.Del()):
-        if (name := base_name(delete.target)) is not None and not isinstance(delete.target, cst.Name):
-            names.add(name)
-    return names
+class _Facts(cst.CSTVisitor):
+    """One pass over a statement: does it load data, which names does it mutate."""
+
+    def __init__(self) -> None:
+        self.loads_data = False
+        self.mutates: set[str] = set()
+
+    def _target(self, expr: cst.BaseExpression) -> None:
+        if isinstance(expr, (cst.Subscript, cst.Attribute)) and (name := _base_name(expr)):
+            self.mutates.add(name)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Name):
+            self.mutates.add(node.target.value)
+        self._target(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._target(node.target)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not m.matches(node.func, m.Attribute()):
+            return
+        method = node.func.attr.value
+        if READ_FUNCTIONS.match(method):
+            self.loads_data = True
+        inplace = any(m.matches(arg, m.Arg(keyword=m.Name("inplace"), value=m.Name("True"))) for arg in node.args)
+        if (inplace or method in _MUTATING_METHODS) and (name := _base_name(node.func.value)):
+            self.mutates.add(name)
+
+
+def statement_facts(node: cst.CSTNode) -> _Facts:
+    facts = _Facts()
+    node.visit(facts)
+    return facts
 
 
 def loads_data(node: cst.CSTNode) -> bool:
     """Does the code call a `read_*` loader (`pd.read_parquet(...)`, `pandas.read_csv(...)`)?"""
-    return bool(
-        m.findall(node, m.Call(func=m.Attribute(attr=m.Name(value=m.MatchRegex(READ_FUNCTIONS)))))
-    )
+    return statement_facts(node).loads_data
 
 
 def statement_names(stmt: cst.BaseStatement) -> tuple[frozenset[str], frozenset[str]]:
@@ -125,6 +142,33 @@ def statement_names(stmt: cst.BaseStatement) -> tuple[frozenset[str], frozenset[
     return frozenset(defines), frozenset(reads)
 
 
+def _cell_names(module: cst.Module, wrapper: MetadataWrapper, positions) -> list[tuple[set[str], set[str]]]:  # noqa: ANN001
+    """(defines, reads) per top-level statement, from one scope analysis of the whole cell."""
+    ends = [positions[stmt].end.line for stmt in module.body]
+    facts: list[tuple[set[str], set[str]]] = [(set(), set()) for _ in module.body]
+
+    def owner(node: cst.CSTNode) -> int:
+        line = positions[node].start.line
+        return next(i for i, end in enumerate(ends) if line <= end)
+
+    scopes = wrapper.resolve(ScopeProvider)
+    global_scope = next((s for s in scopes.values() if isinstance(s, GlobalScope)), None)
+    if global_scope is None:
+        return facts
+    for assignment in global_scope.assignments:
+        node = getattr(assignment, "node", None)
+        if node is not None and node in positions:
+            facts[owner(node)][0].add(assignment.name)
+    for scope in {s for s in scopes.values() if s is not None}:
+        for access in scope.accesses:
+            if not isinstance(access.node, cst.Name):
+                continue
+            referents = access.referents
+            if not referents or any(r.scope is global_scope for r in referents):
+                facts[owner(access.node)][1].add(access.node.value)
+    return facts
+
+
 def analyze_cell(
     source: str, where: CellRef, *, line_offset: int, order_base: int, in_feature_cell: bool
 ) -> tuple[cst.Module, tuple[Statement, ...]]:
@@ -133,10 +177,12 @@ def analyze_cell(
     `line_offset` maps lines of `source` to lines of the cell as the user sees it.
     """
     module = parse_cell(neutralize_ipython(source), where, line_offset)
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    names = _cell_names(module, wrapper, positions)
     statements = []
-    for number, stmt in enumerate(module.body):
-        defines, reads = statement_names(stmt)
+    for number, (stmt, (defines, reads)) in enumerate(zip(module.body, names)):
+        facts = statement_facts(stmt)
         statements.append(
             Statement(
                 cell=where,
@@ -144,10 +190,10 @@ def analyze_cell(
                 line=positions[stmt].start.line + line_offset,
                 node=stmt,
                 code=module.code_for_node(stmt),
-                defines=defines,
-                mutates=frozenset(_mutated_names(stmt)),
-                reads=reads,
-                loads_data=loads_data(stmt),
+                defines=frozenset(defines),
+                mutates=frozenset(facts.mutates),
+                reads=frozenset(reads),
+                loads_data=facts.loads_data,
                 in_feature_cell=in_feature_cell,
             )
         )

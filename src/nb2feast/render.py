@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.helpers import parse_template_module
 
 from nb2feast import __version__
@@ -164,17 +165,37 @@ def render_transform(plan: ViewPlan) -> str:
     if spec.upstream and batch:
         parts.append("".join(f"from . import {view} as {view}_transform\n" for view in spec.upstream))
     if spec.support:
-        parts.append(cst.Module(body=[s.node for s in spec.support]).code)
+        parts.append(_support_block(spec.support))
     if batch:
+        folder = json.dumps(plan.notebook_dir_from_transforms)
         parts.append(
             "# The notebook's folder: its inputs are read from there, as in the notebook.\n"
-            f"NOTEBOOK_DIR = (pathlib.Path(__file__).resolve().parent / {json.dumps(plan.notebook_dir_from_transforms)}).resolve()\n"
+            f"NOTEBOOK_DIR = (pathlib.Path(__file__).resolve().parent / {folder}).resolve()\n"
         )
     parts.append(_transform_function(plan).code)
     if batch:
         parts.append(_build_function(plan).code)
-    code = "\n\n".join(part.strip("\n") + "\n" for part in parts)
-    return with_header(_format(code), "#", _header_lines(plan, ()))
+    # Laid out by construction (PEP 8 blank lines); the cell's own code keeps its formatting.
+    head = [part for part in parts if not part.startswith(("def ", "# The notebook"))]
+    tail = [part for part in parts if part not in head]
+    code = "\n".join(part.strip("\n") + "\n" for part in head)
+    code += "".join("\n\n" + part.strip("\n") + "\n" for part in tail)
+    return with_header(code, "#", _header_lines(plan, ()))
+
+
+def _support_block(statements: Sequence) -> str:
+    """The notebook's imports, constants and helpers, in order, two blank lines around defs."""
+    chunks: list[str] = []
+    previous_def = previous_import = False
+    for statement in statements:
+        node = statement.node.with_changes(leading_lines=[l for l in statement.node.leading_lines if l.comment])
+        is_def = isinstance(node, (cst.FunctionDef, cst.ClassDef))
+        is_import = m.matches(node, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()]))
+        if chunks:
+            chunks.append("\n\n" if (is_def or previous_def) else "\n" if previous_import and not is_import else "")
+        chunks.append(cst.Module(body=[node]).code)
+        previous_def, previous_import = is_def, is_import
+    return "".join(chunks)
 
 
 def render_transforms_init(plans: Sequence[ViewPlan]) -> str:
@@ -282,7 +303,7 @@ def _batch_objects(plan: ViewPlan, entities: Mapping[str, EntityPlan]) -> list[s
         tags=_tags(flags.tags),
     )
     return [
-        _assign(f"{plan.name}_source", source, f"Feature table of {plan.name}, built by its generated transform ({where})."),
+        _assign(f"{plan.name}_source", source, f"Feature table of {plan.name}, built by transforms/{plan.name}.py."),
         _assign(plan.name, view, f"{where}" + (f": {flags.description}" if flags.description else "")),
     ]
 
@@ -318,8 +339,9 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
     ).body[0]
     function_def = function_def.with_changes(decorators=[cst.Decorator(decorator)])
     why = "the served view" if function == plan.name else "pandas twin, for batch retrieval and parity"
-    reason = f" ({plan.pandas_reason})" if mode == "pandas" and function == plan.name else ""
-    comment = f"# {plan.notebook}, cell {ref.index} (id {ref.id}): {why}, mode={mode}{reason}.\n"
+    comment = f"# {plan.notebook}, cell {ref.index} (id {ref.id}): {why}, mode={mode}.\n"
+    if mode == "pandas" and function == plan.name:
+        comment += f"# Pandas mode: {plan.pandas_reason}.\n"
     return comment + cst.Module(body=[function_def]).code
 
 
