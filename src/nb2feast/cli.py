@@ -129,7 +129,6 @@ def _skip_iri_grammar() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _skip_iri_grammar()
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
@@ -140,5 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The console script: a short-lived process, so it may skip the optional import."""
+    _skip_iri_grammar()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

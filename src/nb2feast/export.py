@@ -184,13 +184,16 @@ def _plan_views(
     return typed, typer.key_types, transforms
 
 
-def _manifest(plans: Sequence[ViewPlan], project: str, notebooks: Sequence[_Notebook]) -> str:
+def _manifest(
+    plans: Sequence[ViewPlan], project: str, notebooks: Sequence[_Notebook], hazards: Sequence[Hazard]
+) -> str:
     views = [manifest_entry(p) for p in plans]
     body = {
         "nb2feast": __version__,
         "project": project,
         "notebooks": [nb.display for nb in notebooks],
         "views": views,
+        "hazards": [h.to_dict() for h in hazards],
     }
     return json.dumps(body, indent=2, sort_keys=False) + "\n"
 
@@ -253,7 +256,7 @@ def export_notebooks(
     project = project or default_project([nb.path for nb in loaded])
     entities = plan_entities(plans, key_types)
     files = render_repo(plans, entities, transforms, project)
-    files[MANIFEST] = _manifest(plans, project, loaded)
+    files[MANIFEST] = _manifest(plans, project, loaded, hazards)
     views = tuple(manifest_entry(p) for p in plans)
     no_errors = not any(h.severity == "error" for h in hazards)
     if check:

@@ -31,12 +31,13 @@ class ViewSpec:
 
     cell: FeatureCell
     body: tuple[Statement, ...]
-    support: tuple[Statement, ...]  # imports, constants, helpers, in notebook order
+    support: tuple[Statement, ...]  # imports, constants, helpers the body needs, in notebook order
     loading: tuple[Statement, ...]  # statements that load/prepare the inputs, in order
     upstream: tuple[str, ...]  # earlier views this cell (or its loading code) reads
     inputs: tuple[str, ...]  # the frames the body reads (parameters of the transform)
     binds_name: bool
     columns_read: frozenset[str] = frozenset()
+    loading_support: tuple[Statement, ...] = ()  # on-demand: what only the loading needs
 
     @property
     def name(self) -> str:
@@ -217,21 +218,27 @@ def extract_view(notebook: _Notebook, cell: FeatureCell) -> ViewSpec:
             line=_first_read_line(body, inputs[1]) if len(inputs) > 1 else body[0].line,
             fix="join the frames in an earlier cell and derive the new columns from the result",
         )
-    if cell.flags.on_demand:
-        # The input frame arrives from Feast: only what the body itself reads is carried.
-        slicer = _Slicer(notebook, cell)
-        for stmt in body:
-            for read in sorted(stmt.reads - set(inputs)):
-                slicer.visit(read, start, stmt.line)
     ordered = sorted(slicer.statements.values(), key=lambda s: s.order)
     support = tuple(s for s in ordered if not slicer._data[s.order])
     loading = tuple(s for s in ordered if slicer._data[s.order])
     upstream = tuple(v for v in notebook.view_of if v in slicer.upstream)
+    loading_support: tuple[Statement, ...] = ()
+    if cell.flags.on_demand:
+        # Feast hands the input frame to the view: its udf carries only what the body reads.
+        # The loading slice still rebuilds the notebook's frame, for verify and --freeze.
+        body_slicer = _Slicer(notebook, cell)
+        for stmt in body:
+            for read in sorted(stmt.reads - set(inputs)):
+                body_slicer.visit(read, start, stmt.line)
+        body_support = {s.order for s in body_slicer.statements.values() if not body_slicer._data[s.order]}
+        loading_support = tuple(s for s in support if s.order not in body_support)
+        support = tuple(s for s in support if s.order in body_support)
     return ViewSpec(
         cell=cell,
         body=body,
         support=support,
         loading=loading,
+        loading_support=loading_support,
         upstream=upstream,
         inputs=tuple(inputs),
         binds_name=binds_name,

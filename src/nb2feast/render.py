@@ -91,8 +91,8 @@ def _defines(statements: Sequence) -> set[str]:
     return set().union(*(s.defines for s in statements)) if statements else set()
 
 
-def _own_imports(support_names: set[str], batch: bool) -> list[str]:
-    imports = ["import contextlib", "import pathlib"] if batch else []
+def _own_imports(support_names: set[str]) -> list[str]:
+    imports = ["import contextlib", "import pathlib"]
     if "pd" not in support_names:
         imports.append("import pandas as pd")
     return imports
@@ -129,52 +129,62 @@ def _transform_function(plan: ViewPlan) -> cst.Module:
     )
 
 
-def _build_function(plan: ViewPlan) -> cst.Module:
+def _load_inputs_function(plan: ViewPlan) -> cst.Module:
+    """`load_inputs()`: the notebook's loading code for the cell's input frames, by name."""
     spec = plan.spec
     loads = [
         cst.parse_statement(f"{view} = {view}_transform.build()\n") for view in spec.upstream
     ] + [s.node for s in spec.loading]
     if not loads:
         loads = [cst.parse_statement("pass\n")]
-    call = f"{spec.name}({', '.join(spec.inputs)})"
+    frames = ", ".join(f"{json.dumps(name)}: {name}" for name in spec.inputs)
     return parse_template_module(
-        "def build() -> pd.DataFrame: {body}\n",
+        "def load_inputs() -> dict[str, pd.DataFrame]: {body}\n",
         body=_block(
             [
-                _docstring("Load the inputs as the notebook does, from its folder, then run the cell."),
+                _docstring("The cell's input frames, loaded as the notebook loads them, from its folder."),
                 cst.With(
                     items=[cst.WithItem(cst.parse_expression("contextlib.chdir(NOTEBOOK_DIR)"))],
                     body=_block(loads),
                 ),
-                cst.parse_statement(f"return {call}\n"),
+                cst.parse_statement(f"return {{{frames}}}\n"),
             ]
         ),
+    )
+
+
+def _build_function(plan: ViewPlan) -> str:
+    return (
+        "def build() -> pd.DataFrame:\n"
+        '    """The feature table: the cell run on its inputs."""\n'
+        f"    return {plan.name}(**load_inputs())\n"
     )
 
 
 def render_transform(plan: ViewPlan) -> str:
     """`transforms/<view>.py`: the cell as a function (and, for batch views, `build()`)."""
     spec = plan.spec
-    support_names = _defines(spec.support)
+    support = sorted((*spec.support, *spec.loading_support), key=lambda s: s.order)
+    support_names = _defines(support)
     ref = spec.cell.ref
     batch = not spec.flags.on_demand
     parts: list[str] = [
         _triple(f"{spec.name}: the transform of {plan.notebook}, cell {ref.index} (id {ref.id}).") + "\n",
-        "\n".join(_own_imports(support_names, batch)) + "\n",
+        "\n".join(_own_imports(support_names)) + "\n",
     ]
-    if spec.upstream and batch:
+    if spec.upstream:
         parts.append("".join(f"from . import {view} as {view}_transform\n" for view in spec.upstream))
-    if spec.support:
-        parts.append(_support_block(spec.support))
-    if batch:
-        folder = json.dumps(plan.notebook_dir_from_transforms)
-        parts.append(
-            "# The notebook's folder: its inputs are read from there, as in the notebook.\n"
-            f"NOTEBOOK_DIR = (pathlib.Path(__file__).resolve().parent / {folder}).resolve()\n"
-        )
+    if support:
+        parts.append(_support_block(support))
+    folder = json.dumps(plan.notebook_dir_from_transforms)
+    parts.append(
+        "# The notebook's folder: its inputs are read from there, as in the notebook.\n"
+        f"NOTEBOOK_DIR = (pathlib.Path(__file__).resolve().parent / {folder}).resolve()\n"
+    )
     parts.append(_transform_function(plan).code)
+    parts.append(_load_inputs_function(plan).code)
     if batch:
-        parts.append(_build_function(plan).code)
+        parts.append(_build_function(plan))
     # Laid out by construction (PEP 8 blank lines); the cell's own code keeps its formatting.
     head = [part for part in parts if not part.startswith(("def ", "# The notebook"))]
     tail = [part for part in parts if part not in head]
