@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 
@@ -14,10 +15,10 @@ from libcst.metadata import (
     MetadataWrapper,
     PositionProvider,
     QualifiedNameSource,
-    ScopeProvider,
 )
 
 from nb2feast.hazards._notebook import NotebookView
+from nb2feast.hazards._scope import FastScopeProvider
 from nb2feast.model import FeatureCell, Hazard, Severity
 
 ROW_WISE_AXIS = m.Integer("1") | m.SimpleString("'columns'") | m.SimpleString('"columns"')
@@ -40,8 +41,12 @@ class HazardVisitor(cst.BatchableCSTVisitor):
     are resolved only when something is reported (most cells report nothing).
     """
 
-    METADATA_DEPENDENCIES = (ScopeProvider,)
+    METADATA_DEPENDENCIES = (FastScopeProvider,)
     CATEGORY = ""
+    # Identifiers one of which every hazard of the detector involves: method or attribute
+    # names, and every part of the qualified names it resolves (`rand` or `random` for
+    # numpy.random.rand). A cell mentioning none of them is not parsed for the detector.
+    TRIGGERS: frozenset[str] = frozenset()
 
     def __init__(self, ctx: CellContext) -> None:
         super().__init__()
@@ -65,9 +70,16 @@ class HazardVisitor(cst.BatchableCSTVisitor):
         return {name: getattr(self, name) for name in self._handler_names()}
 
     @classmethod
-    def applies(cls, ctx: CellContext) -> bool:
-        """Whether this detector runs on the cell at all (e.g. cross_row: on-demand only)."""
-        return True
+    def applies(
+        cls, feature_cell: FeatureCell, notebook: NotebookView, names: AbstractSet[str]
+    ) -> bool:
+        """Whether this detector can report anything on the cell (e.g. cross_row: on-demand only).
+
+        `names` are the identifiers of the body (outside strings and comments, but inside
+        f-strings) plus every part of the import statements of the imported names it uses:
+        `rand` after `from numpy.random import rand` brings `numpy` and `random`.
+        """
+        return not cls.TRIGGERS.isdisjoint(names)
 
     def report(
         self, node: cst.CSTNode, code: str, severity: Severity, message: str, fix: str
@@ -95,7 +107,7 @@ class HazardVisitor(cst.BatchableCSTVisitor):
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
         """Fully qualified names `node` may refer to (`np.random.rand` -> `numpy.random.rand`)."""
-        scope = self.get_metadata(ScopeProvider, node, None)
+        scope = self.get_metadata(FastScopeProvider, node, None)
         if scope is None:
             return set()
         return {
@@ -109,7 +121,7 @@ class HazardVisitor(cst.BatchableCSTVisitor):
 
     def is_module_or_param(self, name: cst.Name) -> bool:
         """True when `name` is an imported module/function or a lambda/def parameter."""
-        scope = self.get_metadata(ScopeProvider, name, None)
+        scope = self.get_metadata(FastScopeProvider, name, None)
         if scope is None:
             return False
         for assignment in scope[name.value]:

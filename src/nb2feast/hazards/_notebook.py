@@ -3,11 +3,15 @@
 Imports usually live in other cells, so the cell body is parsed with a header of the
 notebook's imports prepended; LibCST's QualifiedNameProvider then knows that `np` is
 `numpy` and `datetime` is `datetime.datetime`. Each cell is summarised once (cached
-by source), so a notebook with many feature cells is parsed in linear time.
+by source), so a notebook with many feature cells is parsed in linear time. Summaries
+use the standard `ast` module (fast); cells with constructs whose scoping LibCST sees
+differently (`global`, `:=`, `match`...) or that `ast` cannot parse use LibCST's scope
+analysis, so both paths give the same summary.
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -17,8 +21,9 @@ from functools import lru_cache
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ImportAssignment, MetadataWrapper, ScopeProvider
+from libcst.metadata import ImportAssignment, MetadataWrapper
 
+from nb2feast.hazards._scope import FastScopeProvider
 from nb2feast.model import FeatureCell, NotebookCell
 
 _MAGIC_LINE = re.compile(
@@ -112,11 +117,124 @@ def summarize_cell(source: str) -> CellSummary:
     if first.startswith("%%") and not first.startswith(_PYTHON_CELL_MAGICS):
         return CellSummary((), frozenset(), frozenset(), True)  # %%sql x << ... binds x
     opaque = bool(_OPAQUE_SOURCE.search(source))
+    return _fast_summary(source, opaque) or _libcst_summary(source, opaque)
+
+
+# Nodes whose scoping LibCST models differently from Python (walrus in comprehensions,
+# match captures, global/nonlocal redirections): such cells take the LibCST path.
+_LIBCST_ONLY = (ast.Global, ast.Nonlocal, ast.NamedExpr, ast.Match, ast.TryStar)
+_OWN_SCOPE = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+_CONTAINER_CALLS = frozenset(
+    {"list", "dict", "set", "defaultdict", "Counter", "OrderedDict", "deque"}
+)
+_CONTAINER_NODES = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
+
+
+def python_text(source: str) -> str | None:
+    """The text `parse_cell_code` parses (magics neutralized, else raw) when Python's own
+    parser accepts it; None when neither parses."""
+    for text in (neutralize_magics(source), source):
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        return text
+    return None
+
+
+def _fast_summary(source: str, opaque: bool) -> CellSummary | None:
+    """The summary from Python's own parser, or None when only LibCST gives the exact answer."""
+    try:
+        module = ast.parse(neutralize_magics(source))
+    except (SyntaxError, ValueError):
+        return None  # LibCST decides: it may parse the raw text (`%` as modulo) or give up
+    imports: dict[str, str] = {}
+    import_stmt: dict[str, int] = {}
+    bindings: set[str] = set()
+    for node in ast.walk(module):
+        if isinstance(node, _LIBCST_ONLY):
+            return None
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            opaque = True
+
+    def scan(node: ast.AST) -> bool:
+        """Collect what `node` binds in the module scope; False when LibCST must decide."""
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, _OWN_SCOPE):
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    bindings.add(child.name)
+            elif isinstance(child, ast.Name):
+                if isinstance(child.ctx, ast.Store):
+                    bindings.add(child.id)
+            elif isinstance(child, (ast.Import, ast.ImportFrom)):
+                if not _record_imports(child):
+                    return False
+            else:
+                if isinstance(child, ast.ExceptHandler) and child.name:
+                    bindings.add(child.name)
+                if not scan(child):
+                    return False
+        return True
+
+    def _record_imports(node: ast.Import | ast.ImportFrom) -> bool:
+        if isinstance(node, ast.ImportFrom) and (node.level or node.module is None):
+            return True
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            if isinstance(node, ast.Import):
+                bound = alias.asname or alias.name.split(".")[0]
+                stmt = f"import {alias.name}"
+            else:
+                bound = alias.asname or alias.name
+                stmt = f"from {node.module} import {alias.name}"
+            if import_stmt.setdefault(bound, id(node)) != id(node):
+                return False  # two statements import one name: LibCST's pick is not source order
+            imports[bound] = stmt + (f" as {alias.asname}" if alias.asname else "")
+        return True
+
+    if not scan(module):
+        return None
+    containers = set()
+    body = module.body
+    for i, stmt in enumerate(body):
+        if not isinstance(stmt, ast.Assign) or not _is_container(stmt.value):
+            continue
+        if (i and body[i - 1].end_lineno == stmt.lineno) or (
+            i + 1 < len(body) and body[i + 1].lineno == stmt.end_lineno
+        ):
+            continue  # `a = []; b = 1`: LibCST's one-statement-line pattern does not match
+        containers |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+    return CellSummary(
+        tuple(sorted(imports.items())), frozenset(bindings), frozenset(containers), opaque
+    )
+
+
+def _is_container(value: ast.expr) -> bool:
+    if isinstance(value, _CONTAINER_NODES):
+        return True
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id in _CONTAINER_CALLS
+    )
+
+
+def _libcst_summary(source: str, opaque: bool) -> CellSummary:
     try:
         wrapper = MetadataWrapper(parse_cell_code(source), unsafe_skip_copy=True)
     except cst.ParserSyntaxError:
         return CellSummary((), frozenset(), frozenset(), True)
-    scope = wrapper.resolve(ScopeProvider)[wrapper.module]
+    scope = wrapper.resolve(FastScopeProvider)[wrapper.module]
     imports: dict[str, str] = {}
     bindings: set[str] = set()
     for assignment in scope.assignments:
@@ -154,6 +272,24 @@ class NotebookView:
     later_bindings: dict[str, int]  # name -> index of the first later cell rebinding it
     containers: frozenset[str]
     opaque_before: bool
+    imports: dict[str, str]  # name -> the import statement binding it (header, before shadowing)
+    header_names: frozenset[str]  # names the header binds
+
+
+_SUMMARIES: dict[tuple[tuple[int, str], ...], tuple[tuple[int, CellSummary], ...]] = {}
+
+
+def _summaries(cells: Sequence[NotebookCell]) -> tuple[tuple[int, CellSummary], ...]:
+    """(index, summary) of every cell; the last few notebooks are kept, so the feature
+    cells of one notebook share one pass over it."""
+    key = tuple((cell.ref.index, cell.source) for cell in cells)
+    found = _SUMMARIES.get(key)
+    if found is None:
+        found = tuple((index, summarize_cell(source)) for index, source in key)
+        if len(_SUMMARIES) >= 8:
+            _SUMMARIES.pop(next(iter(_SUMMARIES)))
+        _SUMMARIES[key] = found
+    return found
 
 
 def notebook_view(feature_cell: FeatureCell, cells: Sequence[NotebookCell]) -> NotebookView:
@@ -165,12 +301,11 @@ def notebook_view(feature_cell: FeatureCell, cells: Sequence[NotebookCell]) -> N
     later: dict[str, int] = {}
     containers: set[str] = set()
     opaque = False
-    for cell in cells:
-        if cell.ref.index == index:
+    for cell_index, summary in _summaries(cells):
+        if cell_index == index:
             continue
-        summary = summarize_cell(cell.source)
         containers |= summary.containers
-        if cell.ref.index < index:
+        if cell_index < index:
             earlier_imports.update(summary.imports)
             earlier |= summary.bindings | {name for name, _ in summary.imports}
             opaque = opaque or summary.opaque
@@ -178,9 +313,18 @@ def notebook_view(feature_cell: FeatureCell, cells: Sequence[NotebookCell]) -> N
             for name, stmt in summary.imports:
                 later_imports.setdefault(name, stmt)
             for name in summary.bindings:
-                later.setdefault(name, cell.ref.index)
+                later.setdefault(name, cell_index)
     own = summarize_cell(feature_cell.body)
     shadowed = own.bindings | {name for name, _ in own.imports}
     imports = _CONVENTIONS | later_imports | earlier_imports
-    header = "".join(stmt + "\n" for name, stmt in sorted(imports.items()) if name not in shadowed)
-    return NotebookView(header, frozenset(earlier), later, frozenset(containers), opaque)
+    header_names = sorted(name for name in imports if name not in shadowed)
+    header = "".join(imports[name] + "\n" for name in header_names)
+    return NotebookView(
+        header,
+        frozenset(earlier),
+        later,
+        frozenset(containers),
+        opaque,
+        imports,
+        frozenset(header_names),
+    )

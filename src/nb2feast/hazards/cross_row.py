@@ -7,11 +7,15 @@ Batch cells are not checked: whole-frame operations are how batch features are b
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 import libcst as cst
 import libcst.matchers as m
 
 from nb2feast.hazards._base import ROW_WISE_AXIS, CellContext, HazardVisitor
+from nb2feast.hazards._notebook import NotebookView
 from nb2feast.hazards.freeze import as_reduction, base_const_name
+from nb2feast.model import FeatureCell
 
 DESCRIPTION = "Whole-frame statistics, windows and groupings inside on-demand views."
 
@@ -74,9 +78,18 @@ class CrossRowVisitor(HazardVisitor):
         super().__init__(ctx)
         self.flagged: set[int] = set()
 
+    TRIGGERS = (
+        REDUCTIONS
+        | WINDOWS
+        | REGROUPS
+        | {name.rpartition(".")[2] for name in _CUT | _NUMPY_REDUCTIONS}
+    )
+
     @classmethod
-    def applies(cls, ctx: CellContext) -> bool:
-        return ctx.feature_cell.flags.on_demand
+    def applies(
+        cls, feature_cell: FeatureCell, notebook: NotebookView, names: AbstractSet[str]
+    ) -> bool:
+        return feature_cell.flags.on_demand and super().applies(feature_cell, notebook, names)
 
     def _row_wise(self, call: cst.Call, method: str) -> bool:
         axis = self.keyword(call, "axis") or (

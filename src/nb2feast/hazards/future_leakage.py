@@ -31,6 +31,9 @@ class FutureLeakageVisitor(HazardVisitor):
     NB2F304 interpolation (warning), NB2F305 forward-looking as-of join."""
 
     CATEGORY = "future_leakage"
+    TRIGGERS = frozenset(
+        _PERIOD_METHODS | {"rolling", "bfill", "backfill", "fillna", "interpolate", "merge_asof"}
+    )
 
     def visit_Call(self, call: cst.Call) -> None:
         if m.matches(call, m.Call(func=m.Attribute(attr=m.Name()))):

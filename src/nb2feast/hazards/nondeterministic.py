@@ -51,6 +51,15 @@ class NondeterministicVisitor(HazardVisitor):
     """NB2F201 wall clock, NB2F202 unseeded randomness, NB2F203 random identifiers."""
 
     CATEGORY = "nondeterministic"
+    # Every numpy.random.* / random.* name has the part `random`; `.sample` is a method.
+    TRIGGERS = frozenset(
+        {"random", "sample"}
+        | {
+            part
+            for name in WALL_CLOCK | NOW_PARSERS | SEEDED_CONSTRUCTORS | RANDOM_IDS
+            for part in name.split(".")
+        }
+    )
 
     def __init__(self, ctx: CellContext) -> None:
         super().__init__(ctx)

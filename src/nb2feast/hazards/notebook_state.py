@@ -7,11 +7,16 @@ notebook state: the generated transform either cannot see it or sees another val
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import PositionProvider, ScopeProvider
+from libcst.metadata import PositionProvider
 
 from nb2feast.hazards._base import HazardVisitor
+from nb2feast.hazards._notebook import NotebookView
+from nb2feast.hazards._scope import FastScopeProvider
+from nb2feast.model import FeatureCell
 
 DESCRIPTION = "Globals redefined later, reads of files or the network, mutation of globals."
 
@@ -57,11 +62,29 @@ class NotebookStateVisitor(HazardVisitor):
     NB2F403 global mutated by the cell, NB2F404 file or network read."""
 
     CATEGORY = "notebook_state"
+    TRIGGERS = frozenset(
+        {"global"}
+        | {prefix.split(".")[0] for prefix in IO_PREFIXES if prefix.endswith(".")}
+        | {name.rpartition(".")[2] for name in IO_FUNCTIONS}
+    )
+    _IO_PARTS = tuple(prefix.rpartition(".")[2] for prefix in IO_PREFIXES if prefix[-1] != ".")
+
+    @classmethod
+    def applies(
+        cls, feature_cell: FeatureCell, notebook: NotebookView, names: AbstractSet[str]
+    ) -> bool:
+        """A read of a global rebound later, a mutated global container, `global`, or I/O."""
+        return (
+            super().applies(feature_cell, notebook, names)
+            or not names.isdisjoint(notebook.later_bindings)
+            or not names.isdisjoint(notebook.containers)
+            or any(name.startswith(cls._IO_PARTS) for name in names)
+        )
 
     def visit_Module(self, node: cst.Module) -> None:
         """Names the cell reads but never binds: they come from other cells."""
         self.free: dict[str, list[cst.Name]] = {}
-        for scope in set(self.metadata[ScopeProvider].values()):
+        for scope in set(self.metadata[FastScopeProvider].values()):
             for access in scope.accesses if scope is not None else ():
                 if not access.referents and isinstance(access.node, cst.Name):
                     self.free.setdefault(access.node.value, []).append(access.node)

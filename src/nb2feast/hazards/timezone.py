@@ -36,6 +36,11 @@ class TimezoneVisitor(HazardVisitor):
     """NB2F501 naive literal compared with a column, NB2F502 time zone dropped."""
 
     CATEGORY = "timezone"
+    # A naive literal is one of the parsers below, checked only inside a comparison or `.between`.
+    TRIGGERS = frozenset(
+        {"between", "tz_localize", "tz_convert", "datetime", "datetime64"}
+        | {name.rpartition(".")[2] for name in _PARSERS}
+    )
 
     def _naive_literal(self, expr: cst.BaseExpression) -> bool:
         if not isinstance(expr, cst.Call) or any(m.matches(a, _TZ_KEYWORDS) for a in expr.args):
