@@ -14,6 +14,7 @@ import libcst.matchers as m
 from libcst.metadata import GlobalScope, MetadataWrapper, PositionProvider, ScopeProvider
 
 from nb2feast.errors import UserError
+from nb2feast.hazards._scope import FastScopeProvider
 from nb2feast.model import CellRef
 
 READ_FUNCTIONS = re.compile(
@@ -151,7 +152,7 @@ def _cell_names(module: cst.Module, wrapper: MetadataWrapper, positions) -> list
         line = positions[node].start.line
         return next(i for i, end in enumerate(ends) if line <= end)
 
-    scopes = wrapper.resolve(ScopeProvider)
+    scopes = wrapper.resolve(FastScopeProvider)
     global_scope = next((s for s in scopes.values() if isinstance(s, GlobalScope)), None)
     if global_scope is None:
         return facts

@@ -1,7 +1,7 @@
 """render: `ViewSpec`s (+ their typed columns) -> the files of a Feast repository.
 
 Pure: returns `{relative path: text}`. Code is built from LibCST nodes (cell statements
-spliced verbatim into templates), then formatted with black so it reads like Feast's own
+spliced verbatim into templates), laid out by construction in the style of Feast's own
 template. Each file starts with a header naming its notebook and cell, and a hash of its
 content, so a hand edit is detected before it is overwritten.
 """
@@ -78,10 +78,31 @@ def _header_lines(plan: ViewPlan | None, notebooks: Sequence[str]) -> list[str]:
     ]
 
 
-def _format(code: str) -> str:
-    import black
+LINE_LENGTH = 100
 
-    return black.format_str(code, mode=black.Mode(line_length=100))
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def _layout(node: cst.BaseExpression, indent: int = 0, prefix: str = "") -> str:
+    """A call, list or dict on one line when it fits, else one item per line with a
+    trailing comma (black's style, for the shapes nb2feast generates)."""
+    flat = _code(node)
+    if indent + len(prefix) + len(flat) + 1 <= LINE_LENGTH or not isinstance(node, (cst.Call, cst.List, cst.Dict)):
+        return flat
+    pad = " " * (indent + 4)
+    if isinstance(node, cst.Call):
+        opening, closing = _code(node.func) + "(", ")"
+        items = [(f"{a.keyword.value}=" if a.keyword else "", a.value) for a in node.args]
+    elif isinstance(node, cst.List):
+        opening, closing = "[", "]"
+        items = [("", e.value) for e in node.elements]
+    else:
+        opening, closing = "{", "}"
+        items = [(_code(e.key) + ": ", e.value) for e in node.elements]
+    lines = [f"{pad}{label}{_layout(value, indent + 4, label)}," for label, value in items]
+    return opening + "\n" + "\n".join(lines) + "\n" + " " * indent + closing
 
 
 # ---------------------------------------------------------------- transforms
@@ -211,11 +232,11 @@ def _support_block(statements: Sequence) -> str:
 def render_transforms_init(plans: Sequence[ViewPlan]) -> str:
     batch = [p.name for p in plans if not p.spec.flags.on_demand]
     lines = ['"""Generated transforms; `BUILDERS[view]()` recomputes a batch view\'s feature table."""']
-    lines += [f"from . import {name}" for name in batch]
-    entries = ", ".join(f"{json.dumps(name)}: {name}.build" for name in batch)
-    lines.append(f"BUILDERS = {{{entries}}}")
+    lines += [""] + [f"from . import {name}" for name in batch]
+    builders = cst.Dict([cst.DictElement(_string(name), cst.parse_expression(f"{name}.build")) for name in batch])
+    lines += ["", "BUILDERS = " + _layout(builders, 0, "BUILDERS = ")]
     notebooks = sorted({p.notebook for p in plans})
-    return with_header(_format("\n".join(lines) + "\n"), "#", _header_lines(None, notebooks))
+    return with_header("\n".join(lines) + "\n", "#", _header_lines(None, notebooks))
 
 
 # ---------------------------------------------------------------- definitions.py
@@ -225,11 +246,14 @@ def _string(text: str) -> cst.SimpleString:
     return cst.SimpleString(json.dumps(text))
 
 
+_EQUAL = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+
+
 def _call(func: str, *args: cst.BaseExpression, **kwargs: cst.BaseExpression | None) -> cst.Call:
     return cst.Call(
         func=cst.parse_expression(func),
         args=[cst.Arg(a) for a in args]
-        + [cst.Arg(keyword=cst.Name(k), value=v) for k, v in kwargs.items() if v is not None],
+        + [cst.Arg(keyword=cst.Name(k), value=v, equal=_EQUAL) for k, v in kwargs.items() if v is not None],
     )
 
 
@@ -255,8 +279,7 @@ def _tags(pairs: Sequence[tuple[str, str]]) -> cst.Dict | None:
 
 
 def _assign(target: str, value: cst.BaseExpression, comment: str) -> str:
-    statement = cst.Module(body=[cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(target))], value)])])
-    return f"# {comment}\n{statement.code}"
+    return f"# {comment}\n{target} = {_layout(value, 0, f'{target} = ')}\n"
 
 
 def entity_variable(key: str, taken: set[str]) -> str:
@@ -347,12 +370,12 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
         name=cst.Name(function),
         body=_block(body),
     ).body[0]
-    function_def = function_def.with_changes(decorators=[cst.Decorator(decorator)])
+
     why = "the served view" if function == plan.name else "pandas twin, for batch retrieval and parity"
     comment = f"# {plan.notebook}, cell {ref.index} (id {ref.id}): {why}, mode={mode}.\n"
     if mode == "pandas" and function == plan.name:
         comment += f"# Pandas mode: {plan.pandas_reason}.\n"
-    return comment + cst.Module(body=[function_def]).code
+    return comment + "@" + _layout(decorator, 0, "@") + "\n" + cst.Module(body=[function_def]).code
 
 
 def _on_demand_objects(plan: ViewPlan) -> list[str]:
@@ -405,9 +428,9 @@ def render_definitions(plans: Sequence[ViewPlan], entities: Sequence[EntityPlan]
         parts.append(_assign(entity.variable, value, f"The key of {', '.join(entity.views)}."))
     for plan in plans:
         parts.extend(_on_demand_objects(plan) if plan.spec.flags.on_demand else _batch_objects(plan, by_key))
-    code = "\n\n".join(p.strip("\n") + "\n" for p in parts)
+    code = parts[0] + "\n\n" + "\n\n".join(p.strip("\n") + "\n" for p in parts[1:])
     notebooks = sorted({p.notebook for p in plans})
-    return with_header(_format(code), "#", _header_lines(None, notebooks))
+    return with_header(code, "#", _header_lines(None, notebooks))
 
 
 FEATURE_STORE_YAML = """\
