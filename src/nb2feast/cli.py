@@ -56,6 +56,7 @@ def _export(args: argparse.Namespace) -> int:
         project=args.project,
         check=args.check,
         force=args.force,
+        freeze=args.freeze,
     )
     _print_export(result, args.format, args.check)
     return EXIT_OK if result.ok else EXIT_FAIL
@@ -101,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR is stale")
     export.add_argument("--project", help="Feast project name (default: the notebook's name)")
     export.add_argument("--force", action="store_true", help="overwrite generated files edited by hand")
+    export.add_argument(
+        "--freeze", action="store_true", help="inline whole-frame statistics of on-demand cells as constants"
+    )
     export.add_argument("--format", choices=("text", "json"), default="text")
     export.set_defaults(run=_export)
 

@@ -16,7 +16,9 @@ from pathlib import Path
 from nb2feast import __version__
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec, extract_views
+from nb2feast.freeze import compute_values, freeze_targets, freeze_view, mark_frozen
 from nb2feast.infer import (
+    _LOCK,
     batch_features,
     cell_hash,
     frame_columns,
@@ -150,10 +152,37 @@ class _Typer:
         return on_demand_columns(self.package, view, frames)
 
 
+def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str, list]:
+    """Freeze the statistics of on-demand cells asked to (`--freeze`); returns the targets."""
+    frozen: dict[str, list] = {}
+    for number, plan in enumerate(plans):
+        view = plan.spec
+        if not (freeze_all or view.flags.freeze):
+            continue
+        targets = freeze_targets(view)
+        if not targets:
+            continue
+        recorded = (typer._recorded(view) or {}).get("frozen")
+        names = {t.const_name for t in targets}
+        if recorded and names <= set(recorded["values"]):
+            values, provenance = recorded["values"], recorded["provenance"]
+        else:
+            module = getattr(typer.package, view.name)
+            with _LOCK:
+                frame = module.load_inputs()[view.input_frame]
+            values = compute_values(frame, targets, view.input_frame, vars(module))
+            ref = view.cell.ref
+            provenance = f"{len(frame)} rows of {view.input_frame} ({plan.notebook}, cell {ref.index}), computed by export"
+        plans[number] = replace(plan, spec=freeze_view(view, values, provenance))
+        frozen[view.name] = targets
+    return frozen
+
+
 def _plan_views(
-    notebooks: Sequence[_Notebook], repo: Path
-) -> tuple[list[ViewPlan], dict[str, str], dict[str, str]]:
-    """Typed plans, entity key types, and the transform modules (they need no types)."""
+    notebooks: Sequence[_Notebook], repo: Path, freeze_all: bool = False
+) -> tuple[list[ViewPlan], dict[str, str], dict[str, str], dict[str, list]]:
+    """Typed plans, entity key types, the transform modules (they need no types), and
+    the statistics frozen per view."""
     plans: list[ViewPlan] = []
     transforms: dict[str, str] = {}
     for notebook in notebooks:
@@ -164,6 +193,10 @@ def _plan_views(
             transforms[f"transforms/{view.name}.py"] = render_transform(plan)
     transforms["transforms/__init__.py"] = render_transforms_init(plans)
     typer = _Typer(notebooks, transforms, repo)
+    frozen = _freeze(plans, typer, freeze_all)
+    for name in frozen:
+        plan = next(p for p in plans if p.name == name)
+        transforms[f"transforms/{name}.py"] = render_transform(plan)
     typed: list[ViewPlan] = []
     for plan in plans:
         view = plan.spec
@@ -181,7 +214,7 @@ def _plan_views(
             )
         columns = typer.on_demand(view, [p.spec for p in sources])
         typed.append(replace(plan, columns=columns, sources=tuple(p.name for p in sources)))
-    return typed, typer.key_types, transforms
+    return typed, typer.key_types, transforms, frozen
 
 
 def _manifest(
@@ -241,6 +274,7 @@ def export_notebooks(
     project: str | None = None,
     check: bool = False,
     force: bool = False,
+    freeze: bool = False,
 ) -> ExportResult:
     """Export the `%%feature` cells of `notebooks` into the Feast repository `out`."""
     if not notebooks:
@@ -250,8 +284,12 @@ def export_notebooks(
     if not any(nb.views for nb in loaded):
         raise UserError("no %%feature cell found", where=", ".join(map(str, notebooks)),
                         fix="mark a cell that builds features with %%feature NAME --entity KEY")
-    hazards = tuple(h for nb in loaded for h in _detect_hazards(nb))
-    plans, key_types, transforms = _plan_views(loaded, out)
+    hazards = [h for nb in loaded for h in _detect_hazards(nb)]
+    plans, key_types, transforms, frozen = _plan_views(loaded, out, freeze)
+    for plan in plans:
+        if plan.name in frozen:
+            hazards = mark_frozen(hazards, plan.name, frozen[plan.name])
+    hazards = tuple(hazards)
     _check_feature_names(plans)
     project = project or default_project([nb.path for nb in loaded])
     entities = plan_entities(plans, key_types)

@@ -129,13 +129,19 @@ class FeatureMagics(Magics):
                 raise UsageError(f"%%feature {flags.name}: request column(s) {missing} are not in {input_frame}")
             if capture:
                 snapshot = ns[input_frame].copy()
+        frozen = _frozen_statistics(flags, cell, input_frame, ns, notebook_path(ns)) if flags.freeze else None
         result = self.shell.ex(cell)  # the cell runs unchanged, in the user's namespace
         del result
         frame = ns.get(flags.name) if (not flags.on_demand or flags.name in _bound_names(cell)) else ns.get(input_frame)
         features = self._check(flags, frame, before_columns)
         summary_features = tuple((n, str(frame[n].dtype), t) for n, t in features)
         hazards = self._hazards(flags, cell)
-        recorded = self._record(flags, line, cell, frame, features) if self.record else None
+        if frozen:
+            from nb2feast.freeze import mark_frozen
+            from nb2feast.hazards.freeze import find_freezable
+
+            hazards = tuple(mark_frozen(hazards, flags.name, find_freezable(cell, input_frame)))
+        recorded = self._record(flags, line, cell, frame, features, frozen) if self.record else None
         if capture:
             _capture(Path(capture), flags, frame, snapshot, input_frame, features)
         return Summary(flags, summary_features, input_frame, hazards, recorded)
@@ -180,7 +186,7 @@ class FeatureMagics(Magics):
         except UserError:
             return ()
 
-    def _record(self, flags, line, cell, frame, features) -> str | None:  # noqa: ANN001
+    def _record(self, flags, line, cell, frame, features, frozen) -> str | None:  # noqa: ANN001
         from nb2feast.export import sidecar_key
         from nb2feast.infer import column_type, sidecar_path
 
@@ -203,6 +209,8 @@ class FeatureMagics(Magics):
             "dtypes": {n: str(frame[n].dtype) for n in [*keys, *(n for n, _ in features)]},
             "feast_types": typed,
         }
+        if frozen:
+            payload["views"][flags.name]["frozen"] = frozen
         payload["nb2feast"] = 1
         write_json_atomic(path, payload)
         return str(path)
@@ -224,6 +232,25 @@ class FeatureMagics(Magics):
         except UserError as error:
             raise UsageError(f"%feature_verify: {error}") from None
         return HTML(render_html(report))
+
+
+def _frozen_statistics(flags, cell, input_frame, ns, notebook) -> dict | None:  # noqa: ANN001
+    """`--freeze`: the cell's whole-frame statistics on the notebook's data, before it runs."""
+    from datetime import datetime, timezone
+
+    from nb2feast.freeze import compute_values
+    from nb2feast.hazards.freeze import find_freezable
+
+    if not flags.on_demand or input_frame is None:
+        raise UsageError(f"%%feature {flags.name}: --freeze applies to on-demand cells")
+    targets = find_freezable(cell, input_frame)
+    if not targets:
+        return None
+    frame = ns[input_frame]
+    values = compute_values(frame, targets, input_frame, ns)
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    where = notebook.name if notebook else "the notebook"
+    return {"values": values, "provenance": f"{len(frame)} rows of {input_frame} in {where}, recorded {when}"}
 
 
 def _is_frame(value) -> bool:  # noqa: ANN001
