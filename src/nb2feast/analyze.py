@@ -182,7 +182,7 @@ def analyze_cell(
     positions = wrapper.resolve(PositionProvider)
     names = _cell_names(module, wrapper, positions)
     statements = []
-    for number, (stmt, (defines, reads)) in enumerate(zip(module.body, names)):
+    for number, (stmt, (defines, reads)) in enumerate(zip(module.body, names, strict=True)):
         facts = statement_facts(stmt)
         statements.append(
             Statement(

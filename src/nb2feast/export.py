@@ -134,7 +134,7 @@ class _Typer:
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
         frame = self.frame(view)
         features = batch_features(frame, view)
-        for key, column in zip(view.flags.entities, frame_columns(frame, view.flags.entities, view)):
+        for key, column in zip(view.flags.entities, frame_columns(frame, view.flags.entities, view), strict=True):
             self.key_types.setdefault(key, column.feast_type)
         return features
 

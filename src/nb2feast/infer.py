@@ -206,7 +206,7 @@ def on_demand_columns(package: types.ModuleType, view: ViewSpec, upstream: Mappi
     rows = 16
     parts = []
     seen: set[str] = set()
-    for name, frame in upstream.items():
+    for frame in upstream.values():
         features = [c for c in frame.columns if c not in seen]
         seen |= set(features)
         parts.append(frame[features].head(rows).reset_index(drop=True))

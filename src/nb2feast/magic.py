@@ -54,7 +54,6 @@ class Summary:
         return "\n".join(self._lines())
 
     def _repr_html_(self) -> str:
-        flags = self.flags
         rows = "".join(
             f"<tr><td><code>{html.escape(n)}</code></td><td>{html.escape(d)}</td><td>{t}</td></tr>"
             for n, d, t in self.features
