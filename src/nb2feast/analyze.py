@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import GlobalScope, MetadataWrapper, PositionProvider, ScopeProvider
+from libcst.metadata import GlobalScope, MetadataWrapper, PositionProvider
 
 from nb2feast.errors import UserError
 from nb2feast.hazards._scope import FastScopeProvider
@@ -122,25 +122,6 @@ def statement_facts(node: cst.CSTNode) -> _Facts:
 def loads_data(node: cst.CSTNode) -> bool:
     """Does the code call a `read_*` loader (`pd.read_parquet(...)`, `pandas.read_csv(...)`)?"""
     return statement_facts(node).loads_data
-
-
-def statement_names(stmt: cst.BaseStatement) -> tuple[frozenset[str], frozenset[str]]:
-    """(defines, reads) of one statement, from LibCST scope analysis on it alone."""
-    wrapper = MetadataWrapper(cst.Module(body=[stmt]), unsafe_skip_copy=True)
-    scopes = wrapper.resolve(ScopeProvider)
-    global_scope = next((s for s in scopes.values() if isinstance(s, GlobalScope)), None)
-    if global_scope is None:
-        return frozenset(), frozenset()
-    defines = {a.name for a in global_scope.assignments}
-    reads: set[str] = set()
-    for scope in {s for s in scopes.values() if s is not None}:
-        for access in scope.accesses:
-            if not isinstance(access.node, cst.Name):
-                continue
-            referents = access.referents
-            if not referents or any(r.scope is global_scope for r in referents):
-                reads.add(access.node.value)
-    return frozenset(defines), frozenset(reads)
 
 
 def _cell_names(module: cst.Module, wrapper: MetadataWrapper, positions) -> list[tuple[set[str], set[str]]]:  # noqa: ANN001

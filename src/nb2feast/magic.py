@@ -109,7 +109,7 @@ class FeatureMagics(Magics):
         except UserError as error:
             raise UsageError(f"%%feature: {error}") from None
         ns = self.shell.user_ns
-        reads = _free_names(cell)
+        reads, bound = _names(cell)
         frames = [n for n in reads if _is_frame(ns.get(n))]
         input_frame = None
         before_columns: list[str] = []
@@ -131,7 +131,7 @@ class FeatureMagics(Magics):
         frozen = _frozen_statistics(flags, cell, input_frame, ns, notebook_path(ns)) if flags.freeze else None
         result = self.shell.ex(cell)  # the cell runs unchanged, in the user's namespace
         del result
-        frame = ns.get(flags.name) if (not flags.on_demand or flags.name in _bound_names(cell)) else ns.get(input_frame)
+        frame = ns.get(flags.name) if (not flags.on_demand or flags.name in bound) else ns.get(input_frame)
         features = self._check(flags, frame, before_columns)
         summary_features = tuple((n, str(frame[n].dtype), t) for n, t in features)
         hazards = self._hazards(flags, cell)
@@ -256,34 +256,20 @@ def _is_frame(value) -> bool:  # noqa: ANN001
     return type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas")
 
 
-def _free_names(cell: str) -> list[str]:
-    from nb2feast.analyze import statement_names
-
-    import libcst as cst
+def _names(cell: str) -> tuple[list[str], set[str]]:
+    """(names the cell reads before binding them, in order; names it binds)."""
+    from nb2feast.analyze import analyze_cell
 
     try:
-        module = cst.parse_module(cell)
-    except cst.ParserSyntaxError:
-        return []
-    names: list[str] = []
+        _, statements = analyze_cell(cell, CellRef("<cell>", 0, ""), line_offset=1, order_base=0, in_feature_cell=True)
+    except UserError:
+        return [], set()
+    free: list[str] = []
     bound: set[str] = set()
-    for statement in module.body:
-        defines, reads = statement_names(statement)
-        names.extend(n for n in sorted(reads) if n not in bound and n not in names)
-        bound |= defines
-    return names
-
-
-def _bound_names(cell: str) -> set[str]:
-    from nb2feast.analyze import statement_names
-
-    import libcst as cst
-
-    try:
-        module = cst.parse_module(cell)
-    except cst.ParserSyntaxError:
-        return set()
-    return set().union(*(statement_names(s)[0] for s in module.body)) if module.body else set()
+    for statement in statements:
+        free.extend(n for n in sorted(statement.reads) if n not in bound and n not in free)
+        bound |= statement.defines
+    return free, bound
 
 
 def _capture(directory: Path, flags, frame, snapshot, input_frame, features) -> None:  # noqa: ANN001
