@@ -10,7 +10,9 @@ import json
 
 from nb2feast.model import ParityCheck, ParityFeature, ParityReport
 
-_TIMING_ORDER = ("run_notebook", "open_store", "sample", "offline", "materialize", "online", "compare")
+_TIMING_ORDER = (
+    "run_notebook", "open_store", "sample", "offline", "materialize", "online", "compare", "time_travel"
+)
 
 
 def render_json(report: ParityReport) -> str:

@@ -5,12 +5,13 @@ Runs the notebook in a fresh kernel with `NB2FEAST_CAPTURE_DIR` set, so every
 repository's manifest, retrieves the same rows through Feast (offline, and online after
 materializing) and compares. Only `run_notebook` and `FeastSession` touch a kernel or
 Feast; sampling, the notebook's point-in-time answer and the comparison are pure.
+Batch views are also time-travelled (`nb2feast.timetravel`): their NB2F310 hazards join
+the static ones export wrote into the manifest.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nb2feast import timetravel
 from nb2feast.compare import ROW_ID, Comparison, FeatureToCheck, compare_frames
 from nb2feast.errors import UserError
 from nb2feast.model import CellRef, Hazard, ParityCheck, ParityReport, ViewParity
@@ -44,7 +46,7 @@ MANIFEST = "nb2feast.json"
 CELL_TIMEOUT_SECONDS = 1800
 # Online lookups cost per row (unlike the offline join), so they get a capped sample.
 ONLINE_ROWS = 1000
-PHASES = ("run_notebook", "sample", "offline", "materialize", "online", "compare")
+PHASES = ("run_notebook", "sample", "offline", "materialize", "online", "compare", "time_travel")
 
 Progress = Callable[[str], None]
 
@@ -221,11 +223,13 @@ def verify_captures(
     with timings("open_store"):
         run.session = FeastSession(repo)
     results = run.all_views()
+    with timings("time_travel"):
+        leaks = timetravel.check_repo(repo, views, say)
     return ParityReport(
         notebook=notebook or ", ".join(manifest.get("notebooks", [])),
         repo=str(repo),
         views=results,
-        hazards=_hazards(manifest),
+        hazards=_hazards(manifest) + leaks,
         timings=timings.rounded(),
     )
 
@@ -315,6 +319,19 @@ class _Run:
     say: Progress
     timings: Timings
     session: FeastSession | None = None
+    transforms: ModuleType | None = None
+
+    def transform_module(self, name: str) -> ModuleType:
+        """A view's generated module, from the repository's transforms package (imported
+        once): modules import each other (`from . import customer_30d`)."""
+        if self.transforms is None:
+            from nb2feast.materialize import load_repo_transforms
+
+            self.transforms = load_repo_transforms(self.repo)
+        module = getattr(self.transforms, name, None)
+        if module is None:
+            raise FileNotFoundError(f"no generated module transforms/{name}.py in {self.repo}")
+        return module
 
     def all_views(self) -> tuple[ViewParity, ...]:
         """Offline for every view, one materialize, then online for every view."""
@@ -460,7 +477,7 @@ class _Run:
         ]
         refs = [f"{src}:{f}" for src, f in upstream] + [f"{served}:{n}" for n in names]
         try:
-            module = _load_transform(self.repo / view["module"], view["name"])
+            module = self.transform_module(view["name"])
             with self.timings(path):
                 if path == "offline":
                     got = self.session.historical(rows, refs)
@@ -582,16 +599,6 @@ def _not_run(view: dict) -> ViewParity:
         kind=view["kind"],
         checks=(_error_check("offline", f"the notebook did not capture this view: did {where} run %%feature?"),),
     )
-
-
-def _load_transform(path: Path, name: str) -> ModuleType:
-    """The generated transform module, imported by path (it is not on sys.path)."""
-    spec = importlib.util.spec_from_file_location(f"nb2feast_transform_{name}", path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _run_transform(module: ModuleType, view: dict, frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,255 @@
+"""Time travel (NB2F310): a batch view recomputed on its inputs cut at T keeps its rows <= T.
+
+Unit tests run the pure `time_travel_hazards` on in-memory transforms; the feast test
+goes through export, apply, build and `nb2feast verify` on a tiny notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nb2feast.timetravel import CODE, cut_inputs, cut_times, input_clock, time_travel_hazards
+
+T0 = pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def transactions(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """Purchases of 5 customers at random times over 20 days."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": rng.integers(1, 6, n).astype("int64"),
+            "event_timestamp": T0 + pd.to_timedelta(rng.integers(0, 20 * 24 * 60, n), unit="min"),
+            "amount": rng.gamma(2, 20, n).round(2),
+        }
+    )
+
+
+def view(name: str, *features: str, created: str | None = None) -> dict:
+    """A manifest entry for a batch view keyed by customer_id at event_timestamp."""
+    return {
+        "name": name,
+        "kind": "batch",
+        "cell_index": 3,
+        "cell_id": f"{name}-cell",
+        "entities": ["customer_id"],
+        "timestamp": "event_timestamp",
+        "created": created,
+        "features": [{"name": f} for f in features],
+    }
+
+
+def rolling_7d(transactions: pd.DataFrame) -> pd.DataFrame:
+    rolled = (
+        transactions.sort_values(["customer_id", "event_timestamp"])
+        .set_index("event_timestamp")
+        .groupby("customer_id")["amount"]
+        .rolling("7D")
+        .sum()
+        .reset_index()
+    )
+    return rolled.rename(columns={"amount": "amount_7d"})
+
+
+def daily_at_start(transactions: pd.DataFrame) -> pd.DataFrame:
+    daily = (
+        transactions.assign(day=transactions["event_timestamp"].dt.floor("D"))
+        .groupby(["customer_id", "day"], as_index=False)["amount"]
+        .sum()
+    )
+    return daily.rename(columns={"day": "event_timestamp", "amount": "amount_1d"})
+
+
+def daily_at_end(transactions: pd.DataFrame) -> pd.DataFrame:
+    daily = daily_at_start(transactions)
+    return daily.assign(event_timestamp=daily["event_timestamp"] + pd.Timedelta(days=1))
+
+
+def whole_history_mean(transactions: pd.DataFrame) -> pd.DataFrame:
+    return transactions.assign(
+        amount_mean=transactions.groupby("customer_id")["amount"].transform("mean"),
+        amount_double=transactions["amount"] * 2,
+    )[["customer_id", "event_timestamp", "amount_mean", "amount_double"]]
+
+
+def test_a_trailing_rolling_window_is_clean() -> None:
+    # Given a 7-day rolling sum stamped at each purchase
+    inputs = {"transactions": transactions()}
+    # When it is recomputed on its input cut at three times
+    hazards = time_travel_hazards(view("spend_7d", "amount_7d"), rolling_7d, inputs)
+    # Then no row at or before a cut changes
+    assert hazards == ()
+
+
+def test_a_daily_sum_stamped_at_the_start_of_its_day_leaks() -> None:
+    # Given a daily sum whose event time is `dt.floor("D")`: the day's start
+    inputs = {"transactions": transactions()}
+    # When it is recomputed on data cut at a day's start
+    (hazard,) = time_travel_hazards(view("spend_1d", "amount_1d"), daily_at_start, inputs)
+    # Then the feature is reported as future leakage, with an example row and the change
+    assert (hazard.code, hazard.category, hazard.severity) == (CODE, "future_leakage", "error")
+    assert (hazard.cell_index, hazard.cell_id, hazard.line, hazard.view) == (
+        3,
+        "spend_1d-cell",
+        1,
+        "spend_1d",
+    )
+    assert "'spend_1d'" in hazard.message and "'amount_1d'" in hazard.message
+    assert "customer_id=" in hazard.message and "event_timestamp=2024-01-" in hazard.message
+    assert "with all data" in hazard.message and "with data up to the cut" in hazard.message
+    assert "largest change" in hazard.message
+    assert "end of its window" in hazard.fix
+
+
+def test_the_same_daily_sum_stamped_at_the_end_of_its_day_is_clean() -> None:
+    inputs = {"transactions": transactions()}
+    assert time_travel_hazards(view("spend_1d", "amount_1d"), daily_at_end, inputs) == ()
+
+
+def test_a_whole_history_mean_joined_back_leaks_and_the_row_wise_feature_does_not() -> None:
+    # Given a view with an entity's all-time mean on every row, and a row-wise feature
+    inputs = {"transactions": transactions()}
+    # When it travels in time
+    hazards = time_travel_hazards(
+        view("spend", "amount_mean", "amount_double"), whole_history_mean, inputs
+    )
+    # Then only the mean is reported
+    assert [h.message.split("feature ")[1].split(" ")[0] for h in hazards] == ["'amount_mean'"]
+
+
+def test_a_dimension_table_without_timestamps_is_passed_whole() -> None:
+    # Given a rolling view joined with a segment table that has no time column
+    segments = pd.DataFrame(
+        {"customer_id": np.arange(1, 6, dtype="int64"), "segment": list("abcab")}
+    )
+
+    def with_segment(transactions: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+        return rolling_7d(transactions).merge(segments, on="customer_id", how="left")
+
+    inputs = {"transactions": transactions(), "segments": segments}
+    # When it travels in time
+    hazards = time_travel_hazards(view("spend_7d", "amount_7d", "segment"), with_segment, inputs)
+    # Then nothing crashes and nothing is reported; the dimension table was not cut
+    assert hazards == ()
+    cut = cut_times(with_segment(**inputs)["event_timestamp"])[0]
+    assert (
+        cut_inputs(inputs, cut, view("x"), pd.Series(dtype="datetime64[ns, UTC]"))["segments"]
+        is segments
+    )
+
+
+def test_a_row_that_only_exists_because_of_later_data_is_reported() -> None:
+    # Given a view that keeps each customer's latest purchase (its existence depends on the future)
+    def latest(transactions: pd.DataFrame) -> pd.DataFrame:
+        return transactions.sort_values("event_timestamp").drop_duplicates(
+            "customer_id", keep="last"
+        )
+
+    (hazard,) = time_travel_hazards(
+        view("last_buy", "amount"), latest, {"transactions": transactions()}
+    )
+    # Then the example row is present in one run and missing from the other
+    assert "(no row)" in hazard.message
+
+
+def test_created_time_also_cuts_inputs() -> None:
+    # Given rows whose correction (created) arrives after the event time
+    frame = transactions(20).assign(created=lambda d: d["event_timestamp"] + pd.Timedelta(days=2))
+    cut = frame["event_timestamp"].sort_values().iloc[10]
+    # When inputs are cut for a view with --created
+    cut_frame = cut_inputs(
+        {"tx": frame}, cut, view("v", created="created"), frame["event_timestamp"]
+    )["tx"]
+    # Then only rows both stamped and created by the cut remain
+    assert (cut_frame["created"] <= cut).all() and len(cut_frame) < 11
+
+
+def test_input_clock_prefers_the_view_timestamp_then_a_single_datetime_then_matching_values() -> (
+    None
+):
+    stamps = pd.Series(pd.to_datetime(["2024-01-02", "2024-01-03"], utc=True))
+    two = pd.DataFrame(
+        {"signup": pd.to_datetime(["2020-01-01"] * 2, utc=True), "seen": stamps.to_numpy()}
+    )
+    assert (
+        input_clock(pd.DataFrame({"event_timestamp": stamps}), "event_timestamp", None, stamps)
+        == "event_timestamp"
+    )
+    assert input_clock(pd.DataFrame({"seen": stamps}), "event_timestamp", None, stamps) == "seen"
+    assert input_clock(two, "event_timestamp", None, stamps) == "seen"
+    assert input_clock(pd.DataFrame({"x": [1, 2]}), "event_timestamp", None, stamps) is None
+
+
+def test_naive_inputs_are_read_as_utc() -> None:
+    # Given naive input times and the same transform
+    naive = transactions().assign(
+        event_timestamp=lambda d: d["event_timestamp"].dt.tz_localize(None)
+    )
+    # Then the leak is still found and the clean view is still clean
+    assert (
+        len(time_travel_hazards(view("d", "amount_1d"), daily_at_start, {"transactions": naive}))
+        == 1
+    )
+    assert time_travel_hazards(view("r", "amount_7d"), rolling_7d, {"transactions": naive}) == ()
+
+
+# end to end ---------------------------------------------------------------------------
+
+LOAD = 'tx = pd.read_parquet("tx.parquet")'
+
+LEAKY = """%%feature spend_1d --entity customer_id --timestamp event_timestamp --ttl 2d
+spend_1d = (
+    tx.assign(day=tx["event_timestamp"].dt.floor("D"))
+    .groupby(["customer_id", "day"], as_index=False)["amount"].sum()
+    .rename(columns={"day": "event_timestamp", "amount": "amount_1d"})
+)"""
+
+FIXED = LEAKY.replace('.dt.floor("D")', '.dt.floor("D") + pd.Timedelta(days=1)')
+
+
+@pytest.mark.feast
+@pytest.mark.parametrize("cell,leaks", [(LEAKY, True), (FIXED, False)], ids=["leaky", "fixed"])
+def test_verify_reports_time_travel_and_exits_1_only_when_the_view_leaks(
+    tmp_path: Path, cell: str, leaks: bool, capsys: pytest.CaptureFixture
+) -> None:
+    from helpers import write_notebook
+
+    from nb2feast.cli import main
+    from nb2feast.materialize import build_feature_tables
+
+    # Given a notebook with a daily sum view, exported, applied and its table built
+    notebook = write_notebook(
+        tmp_path / "spend.ipynb", "%load_ext nb2feast\nimport pandas as pd", LOAD, cell
+    )
+    transactions(300).to_parquet(tmp_path / "tx.parquet")
+    repo = tmp_path / "repo"
+    assert main(["export", str(notebook), "--out", str(repo), "--format", "json"]) == 0
+    subprocess.run(
+        [sys.executable, "-m", "feast.cli.cli", "-c", str(repo), "apply"],
+        check=True,
+        capture_output=True,
+    )
+    build_feature_tables(repo)
+    capsys.readouterr()
+    # When it is verified
+    code = main(
+        ["verify", str(notebook), "--repo", str(repo), "--format", "json", "--sample", "200"]
+    )
+    report = json.loads(capsys.readouterr().out)
+    travel = [h for h in report["hazards"] if h["code"] == CODE]
+    # Then a leaking view exits 1 with NB2F310 naming the view and feature; the fixed one is clean
+    assert report["timings"]["time_travel"] > 0
+    if leaks:
+        assert code == 1
+        (hazard,) = travel
+        assert hazard["view"] == "spend_1d" and "'amount_1d'" in hazard["message"]
+        assert hazard["cell_index"] == 2 and hazard["severity"] == "error"
+    else:
+        assert travel == [] and code == 0, report
