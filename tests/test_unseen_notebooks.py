@@ -76,9 +76,6 @@ CASES = [
             ),
         ),
         ("doubled",),
-        bug="a loader imported under another name (`from pandas import read_parquet as load_table`) is not "
-        "seen as loading data: the read is carried to module level, runs at import relative to the process's "
-        "cwd (export from another folder: FileNotFoundError traceback) and the view has no inputs",
     ),
     Case(
         "preprocessing_cell_between_load_and_feature",
@@ -122,8 +119,6 @@ CASES = [
             ),
         ),
         ("windows",),
-        bug="a top-level `for w in ...:` in a feature cell: 'w' cannot be traced (extract_view reads - defines "
-        "excludes only earlier statements' names, not the loop's own target)",
     ),
     Case(
         "read_csv_with_parse_dates",
@@ -172,7 +167,6 @@ CASES = [
             "%%feature timed --entity customer_id\ntimed = tx[['customer_id', 'event_timestamp', 'amount']]",
         ),
         ("timed",),
-        bug="a `%time x = ...` line is neutralized to `pass`, so `x` is lost (analyze.neutralize_ipython)",
     ),
     Case(
         "time_cell_magic_on_the_loading_cell",
@@ -182,7 +176,6 @@ CASES = [
             "%%feature timed --entity customer_id\ntimed = tx[['customer_id', 'event_timestamp', 'amount']]",
         ),
         ("timed",),
-        bug="a `%%time` cell is treated as non-Python and emptied, so its definitions are lost",
     ),
     Case(
         "batch_view_built_from_another_batch_view",
@@ -236,8 +229,6 @@ CASES = [
             ),
         ),
         ("large",),
-        bug="names read inside query/eval strings (`@MIN_AMOUNT`) are not carried to the transform: "
-        "UndefinedVariableError when the transform runs (extract slices only Python names)",
     ),
     Case(
         "on_demand_cell_with_a_local_variable",
@@ -251,7 +242,6 @@ CASES = [
             ),
         ),
         ("base",),
-        bug="on-demand body locals are traced as notebook globals: `'boosted' cannot be traced` (extract_view)",
     ),
     Case(
         "on_demand_cell_binding_an_empty_frame_then_columns",
@@ -265,7 +255,6 @@ CASES = [
             ),
         ),
         ("base",),
-        bug="Feast's quickstart idiom `df = pd.DataFrame(); df['x'] = ...`: 'bonus' cannot be traced (extract_view)",
     ),
 ]
 

@@ -20,6 +20,7 @@ from nb2feast.model import CellRef
 READ_FUNCTIONS = re.compile(
     r"^read_(parquet|csv|json|feather|excel|orc|table|pickle|sql|sql_query|sql_table|fwf|hdf|xml|spss|sas|stata)$"
 )
+_QUERY_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 _MUTATING_METHODS = {"append", "extend", "insert", "update", "setdefault", "pop", "remove", "clear", "add"}
 
 
@@ -37,21 +38,36 @@ class Statement:
     reads: frozenset[str]
     loads_data: bool
     in_feature_cell: bool
+    calls: frozenset[str] = frozenset()
+
+
+_PYTHON_CELL_MAGICS = re.compile(r"^%%(time|timeit|capture|prun)\b")
+_PYTHON_LINE_MAGICS = re.compile(r"^%(time|timeit|prun)\s+(?:-\S+\s+)*")
+_SHELL_ASSIGN = re.compile(r"^(\s*[A-Za-z_][A-Za-z0-9_]*\s*=\s*)[!%].*$")
 
 
 def neutralize_ipython(source: str) -> str:
-    """Replace IPython-only lines (`%magic`, `!shell`) by `pass`, keeping line numbers.
+    """IPython-only syntax made plain Python, keeping line numbers.
 
-    A cell run by another cell magic (`%%time`, `%%bash`, ...) is not Python: it becomes empty.
+    `%time stmt` keeps `stmt`; a `%%time` cell keeps its body; other magics and `!shell`
+    lines become `pass` (`x = !ls` becomes `x = None`); a cell run by another cell magic
+    (`%%bash`, `%%sql`, ...) is not Python and becomes empty.
     """
     lines = source.split("\n")
     if lines and lines[0].lstrip().startswith("%%"):
-        return "\n" * (len(lines) - 1)
+        if not _PYTHON_CELL_MAGICS.match(lines[0].lstrip()):
+            return "\n" * (len(lines) - 1)
+        lines = ["pass", *lines[1:]]
     out = []
     for line in lines:
         stripped = line.lstrip()
-        if stripped.startswith(("%", "!")) or (stripped.endswith("?") and not stripped.startswith("#")):
-            out.append(line[: len(line) - len(stripped)] + "pass")
+        indent = line[: len(line) - len(stripped)]
+        if (timed := _PYTHON_LINE_MAGICS.match(stripped)) is not None:
+            out.append(indent + stripped[timed.end() :])
+        elif stripped.startswith(("%", "!")) or (stripped.endswith("?") and not stripped.startswith("#")):
+            out.append(indent + "pass")
+        elif (assigned := _SHELL_ASSIGN.match(line)) is not None:
+            out.append(assigned.group(1) + "None")
         else:
             out.append(line)
     return "\n".join(out)
@@ -83,6 +99,8 @@ class _Facts(cst.CSTVisitor):
     def __init__(self) -> None:
         self.loads_data = False
         self.mutates: set[str] = set()
+        self.calls: set[str] = set()  # plain names called: an aliased loader is one
+        self.query_names: set[str] = set()  # `@NAME` inside `.query("...")` / `.eval("...")`
 
     def _target(self, expr: cst.BaseExpression) -> None:
         if isinstance(expr, (cst.Subscript, cst.Attribute)) and (name := _base_name(expr)):
@@ -103,9 +121,17 @@ class _Facts(cst.CSTVisitor):
         self._target(node.target)
 
     def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name):
+            self.calls.add(node.func.value)
+            self.loads_data |= bool(READ_FUNCTIONS.match(node.func.value))
+            return
         if not m.matches(node.func, m.Attribute()):
             return
         method = node.func.attr.value
+        if method in ("query", "eval") and node.args and isinstance(node.args[0].value, cst.SimpleString):
+            text = node.args[0].value.evaluated_value
+            if isinstance(text, str):
+                self.query_names |= set(_QUERY_NAME.findall(text))
         if READ_FUNCTIONS.match(method):
             self.loads_data = True
         inplace = any(m.matches(arg, m.Arg(keyword=m.Name("inplace"), value=m.Name("True"))) for arg in node.args)
@@ -174,8 +200,9 @@ def analyze_cell(
                 code=module.code_for_node(stmt),
                 defines=frozenset(defines),
                 mutates=frozenset(facts.mutates),
-                reads=frozenset(reads),
+                reads=frozenset(reads | facts.query_names),
                 loads_data=facts.loads_data,
+                calls=frozenset(facts.calls),
                 in_feature_cell=in_feature_cell,
             )
         )

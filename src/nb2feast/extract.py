@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import libcst as cst
 import libcst.matchers as m
 
-from nb2feast.analyze import Statement, analyze_cell
+from nb2feast.analyze import READ_FUNCTIONS, Statement, analyze_cell
 from nb2feast.errors import UserError
 from nb2feast.model import FeatureCell, NotebookCell
 from nb2feast.select import is_feature_cell
@@ -112,6 +112,11 @@ def _index_notebook(cells: Sequence[NotebookCell], feature_cells: Sequence[Featu
                 cell.source, cell.ref, line_offset=0, order_base=cell.ref.index * 100_000, in_feature_cell=False
             )
             notebook.statements.extend(statements)
+    aliases = _loader_aliases(notebook.statements)
+    if aliases:
+        notebook.statements = [
+            replace(s, loads_data=True) if s.calls & aliases else s for s in notebook.statements
+        ]
     return notebook
 
 
@@ -126,6 +131,25 @@ def _columns_read(body: Sequence[Statement], frame: str) -> frozenset[str]:
         for attr in m.findall(stmt.node, m.Attribute(value=m.Name(frame))):
             names.add(attr.attr.value)
     return frozenset(n for n in names if isinstance(n, str))
+
+
+def _outer_reads(stmt: Statement) -> frozenset[str]:
+    """Names a statement needs from before it. A compound statement's own names (a loop
+    variable, a function's recursion, a `with ... as` target) are its own business."""
+    if isinstance(stmt.node, cst.BaseCompoundStatement):
+        return stmt.reads - stmt.defines
+    return stmt.reads
+
+
+def _loader_aliases(statements: Sequence[Statement]) -> set[str]:
+    """Names bound by `from pandas import read_parquet as load_table`-style imports."""
+    aliases = set()
+    for stmt in statements:
+        for alias in m.findall(stmt.node, m.ImportAlias(asname=m.AsName(name=m.Name()))):
+            imported = alias.name.value if isinstance(alias.name, cst.Name) else alias.name.attr.value
+            if READ_FUNCTIONS.match(imported):
+                aliases.add(alias.asname.name.value)
+    return aliases
 
 
 def _first_read_line(body: Sequence[Statement], name: str) -> int:
@@ -178,9 +202,7 @@ class _Slicer:
         # so `def f(): return CAP` may come before `CAP = 3`.
         is_def = isinstance(stmt.node, (cst.FunctionDef, cst.ClassDef))
         before = self.cell.ref.index * 100_000 if is_def else stmt.order
-        for name in sorted(stmt.reads):
-            if is_def and name in stmt.defines:
-                continue
+        for name in sorted(_outer_reads(stmt)):
             depends |= self.visit(name, before, stmt.line)
         self._data[stmt.order] = depends
         return depends
@@ -195,7 +217,7 @@ def extract_view(notebook: _Notebook, cell: FeatureCell) -> ViewSpec:
     defined_in_body: set[str] = set()
     inputs: list[str] = []
     for stmt in body:
-        for name in sorted(stmt.reads - defined_in_body):
+        for name in sorted(_outer_reads(stmt) - defined_in_body):
             if name in inputs:
                 continue
             if slicer.visit(name, start, stmt.line):
@@ -227,9 +249,11 @@ def extract_view(notebook: _Notebook, cell: FeatureCell) -> ViewSpec:
         # Feast hands the input frame to the view: its udf carries only what the body reads.
         # The loading slice still rebuilds the notebook's frame, for verify and --freeze.
         body_slicer = _Slicer(notebook, cell)
+        local: set[str] = set(inputs)
         for stmt in body:
-            for read in sorted(stmt.reads - set(inputs)):
+            for read in sorted(_outer_reads(stmt) - local):
                 body_slicer.visit(read, start, stmt.line)
+            local |= stmt.defines
         body_support = {s.order for s in body_slicer.statements.values() if not body_slicer._data[s.order]}
         loading_support = tuple(s for s in support if s.order not in body_support)
         support = tuple(s for s in support if s.order in body_support)
