@@ -23,14 +23,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "example_notebooks"
 FEAST = str(Path(sys.executable).parent / "feast")
 NOTEBOOKS = ["churn", "orders", "feast_quickstart"]
 
-# verify's time travel (NB2F310) cuts the inputs at T by event time and by `created`, but
-# compares against every full-data row stamped at or before T whatever its `created`: a row
-# that arrives late (event <= T < created) "disappears", an error-severity false positive on
-# every `--created` view (orders' customer_merchant, the quickstart's driver_hourly_stats).
-CREATED_TIME_TRAVEL_BUG = (
-    "time travel reports late-arriving `--created` rows as future leakage (NB2F310)"
-)
-USES_CREATED = {"orders", "feast_quickstart"}
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -173,10 +165,8 @@ def test_export_reports_no_error_hazard(example: Example, capsys: pytest.Capture
 
 
 def test_verify_exits_0_with_every_view_ok(
-    example: Example, capsys: pytest.CaptureFixture, request: pytest.FixtureRequest
+    example: Example, capsys: pytest.CaptureFixture
 ) -> None:
-    if example.name in USES_CREATED:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=CREATED_TIME_TRAVEL_BUG))
     # When verified; then exit 0, and every check of every view (on-demand too) is ok with all rows
     code, report = example.verify(capsys)
     bad = [

@@ -253,3 +253,20 @@ def test_verify_reports_time_travel_and_exits_1_only_when_the_view_leaks(
         assert hazard["cell_index"] == 2 and hazard["severity"] == "error"
     else:
         assert travel == [] and code == 0, report
+
+
+def test_a_late_arriving_row_is_not_leakage() -> None:
+    """Given a view with --created whose row for day 1 arrives on day 3, a cut on day 2
+    does not know that row yet: its absence is not a change (no NB2F310)."""
+    frame = pd.DataFrame(
+        {
+            "k": [1, 1, 1],
+            "ts": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 10:00", "2024-01-03 10:00"], utc=True),
+            "created": pd.to_datetime(["2024-01-03 12:00", "2024-01-02 10:05", "2024-01-03 10:05"], utc=True),
+            "x": [1.0, 2.0, 3.0],
+        }
+    )
+    view = {"name": "late", "entities": ["k"], "timestamp": "ts", "created": "created",
+            "features": [{"name": "x"}], "cell_index": 1, "cell_id": "c1"}
+    hazards = time_travel_hazards(view, lambda events: events.copy(), {"events": frame})
+    assert hazards == ()

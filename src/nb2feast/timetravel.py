@@ -81,7 +81,7 @@ def time_travel_hazards(
         if not set(on) <= set(partial.columns):
             continue
         for feature, leak in _changes(
-            full, partial, cut, on, ts, features, rtol=rtol, atol=atol
+            full, partial, cut, on, ts, features, rtol=rtol, atol=atol, created=created
         ).items():
             leaks.setdefault(feature, []).append(leak)
     return tuple(_hazard(view, feature, leaks[feature]) for feature in features if feature in leaks)
@@ -155,11 +155,20 @@ def _run(transform: Transform, inputs: Mapping[str, pd.DataFrame]) -> pd.DataFra
 
 
 def _rows_until(
-    frame: pd.DataFrame, cut: pd.Timestamp, on: list[str], ts: str, features: list[str]
+    frame: pd.DataFrame,
+    cut: pd.Timestamp,
+    on: list[str],
+    ts: str,
+    features: list[str],
+    created: str | None = None,
 ) -> pd.DataFrame:
-    """The rows stamped at or before `cut`, times in UTC, ties on `on` numbered in value order."""
+    """The rows that existed at `cut` — stamped at or before it and, with a `created`
+    column, created at or before it (a late row is not known yet) — times in UTC, ties
+    on `on` numbered in value order."""
     stamps = _utc(frame[ts])
     keep = (stamps <= cut).to_numpy()
+    if created is not None and created in frame.columns:
+        keep &= (_utc(frame[created]) <= cut).fillna(True).to_numpy()
     rows = frame.loc[keep, [c for c in dict.fromkeys([*on, *features])]].copy()
     rows[ts] = stamps[keep].to_numpy()
     if rows.duplicated(on, keep=False).any():
@@ -181,11 +190,12 @@ def _changes(
     *,
     rtol: float,
     atol: float,
+    created: str | None = None,
 ) -> dict[str, _Leak]:
     """Per feature, how the rows stamped at or before `cut` differ between the two runs."""
     shared = [f for f in features if f in partial.columns]
-    left = _rows_until(full, cut, on, ts, features)
-    right = _rows_until(partial, cut, on, ts, shared)
+    left = _rows_until(full, cut, on, ts, features, created)
+    right = _rows_until(partial, cut, on, ts, shared, created)
     merged = left.merge(
         right, on=[*on, _TIE], how="outer", suffixes=("", "__cut"), indicator=_SIDE, sort=True
     )
