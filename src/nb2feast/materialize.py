@@ -76,6 +76,9 @@ def materialize_online(repo: Path, end: datetime | None = None) -> None:
     """Load every online batch view into the online store, from the start of its data."""
     from feast import FeatureStore
 
+    from nb2feast.feast_compat import feast_sqlite_converters
+
     store = FeatureStore(repo_path=str(repo))
     end = end or datetime.now(timezone.utc) + timedelta(days=1)
-    store.materialize(start_date=datetime(1970, 1, 2, tzinfo=timezone.utc), end_date=end)
+    with feast_sqlite_converters():
+        store.materialize(start_date=datetime(1970, 1, 2, tzinfo=timezone.utc), end_date=end)

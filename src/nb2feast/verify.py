@@ -31,6 +31,7 @@ import pandas as pd
 from nb2feast import timetravel
 from nb2feast.compare import ROW_ID, Comparison, FeatureToCheck, compare_frames
 from nb2feast.errors import UserError
+from nb2feast.feast_compat import feast_sqlite_converters
 from nb2feast.model import CellRef, Hazard, ParityCheck, ParityReport, ViewParity
 from nb2feast.sample import (
     ENTITY_TS,
@@ -292,7 +293,8 @@ class FeastSession:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    """Around every Feast call: its stdout kept off ours, IPython's sqlite converter kept off its."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), feast_sqlite_converters():
         warnings.simplefilter("ignore")
         yield
 
