@@ -818,7 +818,7 @@ def compile_python_udf(
         [cst.DictElement(cst.SimpleString(json.dumps(f)), cst.List([])) for f in features]
     )
     helpers = [
-        cst.parse_statement(_HELPERS[h].lstrip("\n")).with_changes(leading_lines=[cst.EmptyLine()])
+        cst.parse_statement(_HELPERS[h].lstrip("\n")).with_changes(leading_lines=[cst.EmptyLine(indent=False)])
         for h in _HELPERS
         if h in compiler.helpers
     ]
@@ -826,7 +826,7 @@ def compile_python_udf(
     guard = cst.parse_statement('with np.errstate(all="ignore"): pass\n')
     tail = [
         parse_template_statement("outputs = {outputs}\n", outputs=outputs).with_changes(
-            leading_lines=[cst.EmptyLine()]
+            leading_lines=[cst.EmptyLine(indent=False)]
         ),
         guard.with_changes(body=cst.IndentedBlock([loop])),
         cst.parse_statement("return outputs\n"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nb2feast import __version__
+from nb2feast.compile_python import NotCompilable, compile_python_udf
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec, extract_views
 from nb2feast.freeze import compute_values, freeze_targets, freeze_view, mark_frozen
@@ -178,6 +179,23 @@ def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str,
     return frozen
 
 
+def compile_served_view(plan: ViewPlan) -> ViewPlan:
+    """The served on-demand view in python mode where the cell compiles row-wise; else
+    pandas mode, saying why (the cell's line and the construct)."""
+    view = plan.spec
+    try:
+        udf = compile_python_udf(
+            [s.node for s in view.body],
+            view.input_frame,
+            [c.name for c in plan.columns],
+            [s.node for s in view.support],
+            view.name,
+        )
+    except NotCompilable as refusal:
+        return replace(plan, pandas_reason=f"cell line {refusal.line + 1}: {refusal.reason}")
+    return replace(plan, python_udf=udf)
+
+
 def _plan_views(
     notebooks: Sequence[_Notebook], repo: Path, freeze_all: bool = False
 ) -> tuple[list[ViewPlan], dict[str, str], dict[str, str], dict[str, list]]:
@@ -213,7 +231,7 @@ def _plan_views(
                 fix="derive the new columns from features of views above, or declare --request COL:TYPE",
             )
         columns = typer.on_demand(view, [p.spec for p in sources])
-        typed.append(replace(plan, columns=columns, sources=tuple(p.name for p in sources)))
+        typed.append(compile_served_view(replace(plan, columns=columns, sources=tuple(p.name for p in sources))))
     return typed, typer.key_types, transforms, frozen
 
 
@@ -249,9 +267,10 @@ def manifest_entry(plan: ViewPlan) -> dict:
             "input_frame": view.input_frame,
             "sources": list(plan.sources),
             "requests": [{"name": c, "feast_type": t} for c, t in flags.requests],
-            "modes": ["pandas"],
+            "modes": sorted({plan.served_mode, "pandas"}, reverse=True),
             "views": [
-                {"name": view.name, "mode": "pandas", "reason": plan.pandas_reason},
+                {"name": view.name, "mode": plan.served_mode}
+                | ({"reason": plan.pandas_reason} if plan.pandas_reason else {}),
                 {"name": f"{view.name}_pandas", "mode": "pandas"},
             ],
         }

@@ -33,8 +33,12 @@ class ViewPlan:
     notebook_dir_from_transforms: str  # notebook's folder relative to DIR/transforms
     columns: tuple[Column, ...] = ()  # batch: features; on-demand: new features
     sources: tuple[str, ...] = ()  # on-demand: the upstream views it reads
-    frozen: tuple[tuple[str, object, str], ...] = ()  # (constant, value, provenance)
-    pandas_reason: str = "the python-mode compiler is not part of this release"
+    python_udf: cst.FunctionDef | None = None  # on-demand: the cell compiled row-wise
+    pandas_reason: str = ""  # on-demand: why the served view stays in pandas mode
+
+    @property
+    def served_mode(self) -> str:
+        return "python" if self.python_udf is not None else "pandas"
 
     @property
     def name(self) -> str:
@@ -360,16 +364,18 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
         owner=_string(flags.owner) if flags.owner else None,
         tags=_tags(flags.tags),
     )
-    frame = spec.input_frame or "inputs"
-    result = spec.name if spec.binds_name else frame
-    selection = cst.parse_statement(f"return {result}[{json.dumps([c.name for c in plan.columns])}]\n")
-    frozen = [cst.parse_statement(f"{name} = {value!r}  # frozen: {why}\n") for name, value, why in plan.frozen]
-    body = [*(s.node for s in spec.support), *frozen, *(s.node for s in spec.body), selection]
-    function_def = parse_template_module(
-        f"def {{name}}({frame}: pd.DataFrame) -> pd.DataFrame: {{body}}\n",
-        name=cst.Name(function),
-        body=_block(body),
-    ).body[0]
+    if mode == "python":
+        function_def = plan.python_udf.with_changes(name=cst.Name(function))
+    else:
+        frame = spec.input_frame or "inputs"
+        result = spec.name if spec.binds_name else frame
+        selection = cst.parse_statement(f"return {result}[{json.dumps([c.name for c in plan.columns])}]\n")
+        body = [*(s.node for s in spec.support), *(s.node for s in spec.body), selection]
+        function_def = parse_template_module(
+            f"def {{name}}({frame}: pd.DataFrame) -> pd.DataFrame: {{body}}\n",
+            name=cst.Name(function),
+            body=_block(body),
+        ).body[0]
 
     why = "the served view" if function == plan.name else "pandas twin, for batch retrieval and parity"
     comment = f"# {plan.notebook}, cell {ref.index} (id {ref.id}): {why}, mode={mode}.\n"
@@ -388,7 +394,7 @@ def _on_demand_objects(plan: ViewPlan) -> list[str]:
             schema=_list([_field(Column(c, "", t)) for c, t in flags.requests]),
         )
         objects.append(_assign(f"{plan.name}_request", request, f"Request data of {plan.name}."))
-    objects.append(_udf(plan, plan.name, "pandas"))
+    objects.append(_udf(plan, plan.name, plan.served_mode))
     objects.append(_udf(plan, f"{plan.name}_pandas", "pandas"))
     return objects
 
