@@ -7,14 +7,12 @@ Run from anywhere: python example_notebooks/main_job.py
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from nb2feast.export import export_notebooks
-from nb2feast.materialize import build_feature_tables, materialize_online
+from nb2feast.materialize import apply_repo, materialize_online
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE / "feature_repo"
@@ -23,9 +21,7 @@ REPO = HERE / "feature_repo"
 def main() -> None:
     result = export_notebooks([HERE / "churn.ipynb"], REPO, force=True)
     print(f"exported {len(result.files)} files to {REPO}")
-    subprocess.run([sys.executable, "-m", "feast.cli.cli", "-c", str(REPO), "apply"], check=True,
-                   stdout=subprocess.DEVNULL)
-    build_feature_tables(REPO)
+    apply_repo(REPO)  # feature tables built by the generated transforms, then `feast apply`
     materialize_online(REPO)
 
     from feast import FeatureStore

@@ -79,10 +79,10 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _materialize(args: argparse.Namespace) -> int:
-    from nb2feast.materialize import build_feature_tables, materialize_online
+    from nb2feast.materialize import apply_repo, materialize_online
 
     repo = Path(args.repo)
-    tables = build_feature_tables(repo, progress=lambda m: print(f"… {m}", file=sys.stderr))
+    tables = apply_repo(repo, progress=lambda m: print(f"… {m}", file=sys.stderr))
     for name, path in tables.items():
         print(f"  {name}: {path}")
     if args.online:
@@ -117,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--report", metavar="FILE", help="also write the JSON report here")
     verify.set_defaults(run=_verify)
 
-    materialize = commands.add_parser("materialize", help="rebuild the feature tables with the generated transforms")
+    materialize = commands.add_parser(
+        "materialize", help="rebuild the feature tables with the generated transforms, then feast apply"
+    )
     materialize.add_argument("repo", metavar="DIR")
     materialize.add_argument("--online", action="store_true", help="then load them into the online store")
     materialize.set_defaults(run=_materialize)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -70,6 +72,25 @@ def build_feature_tables(repo: Path, progress: Callable[[str], None] | None = No
         os.replace(partial, target)
         written[view["name"]] = target
     return written
+
+
+def feast_apply(repo: Path) -> None:
+    """`feast apply` in its own process: it imports every module of the repository."""
+    command = [sys.executable, "-m", "feast.cli.cli", "-c", str(repo), "apply"]
+    run = subprocess.run(command, capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        output = "\n".join((run.stderr or run.stdout).strip().splitlines()[-15:])
+        raise UserError(f"feast apply failed:\n{output}", where=str(repo), fix="run `nb2feast export` again")
+
+
+def apply_repo(repo: Path, progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+    """Build the feature tables with the generated transforms, then `feast apply`:
+    the repository is then what `verify` and Feast's retrieval expect."""
+    tables = build_feature_tables(repo, progress)
+    if progress:
+        progress("feast apply")
+    feast_apply(repo)
+    return tables
 
 
 def materialize_online(repo: Path, end: datetime | None = None) -> None:

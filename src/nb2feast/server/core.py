@@ -8,8 +8,6 @@ the pipeline's entry points in `nb2feast.export` and `nb2feast.verify`.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, is_dataclass
@@ -17,6 +15,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from nb2feast.errors import UserError
+from nb2feast.materialize import apply_repo
 
 REPO_DIRNAME = "feature_repo"
 REPORT_FILE = PurePosixPath(".nb2feast") / "last_report.json"
@@ -189,20 +188,6 @@ def _promote(target: Target, cell_id: str | None) -> dict[str, Any]:
         "report": report,
         "hazards": hazards,
     }
-
-
-def apply_repo(repo: Path) -> None:
-    """Build the feature tables and `feast apply` the repository: what verify expects to find."""
-    from nb2feast import materialize
-
-    materialize.build_feature_tables(repo)
-    feast = [sys.executable, "-c", "from feast.cli.cli import cli; cli()"]
-    run = subprocess.run(
-        [*feast, "-c", str(repo), "apply"], capture_output=True, text=True, check=False
-    )
-    if run.returncode != 0:
-        output = (run.stderr or run.stdout).strip().splitlines()[-15:]
-        raise RuntimeError("feast apply failed:\n" + "\n".join(output))
 
 
 def cell_status(cell: dict[str, Any], repo_state: str, report: dict[str, Any] | None) -> str:
