@@ -114,7 +114,7 @@ class _Typer:
         self.frames: dict[str, object] = {}
         self.key_types: dict[str, str] = {}
 
-    def _recorded(self, view: ViewSpec) -> dict | None:
+    def recorded(self, view: ViewSpec) -> dict | None:
         entry = self.sidecars[self.notebook_of[view.name].path].get(view.name)
         if entry and entry.get("cell_hash") == sidecar_key(view.cell) and entry.get("feast_types"):
             return entry
@@ -127,7 +127,7 @@ class _Typer:
         return self._package
 
     def batch(self, view: ViewSpec) -> tuple[Column, ...]:
-        recorded = self._recorded(view)
+        recorded = self.recorded(view)
         if recorded is not None:
             types, dtypes = recorded["feast_types"], recorded["dtypes"]
             for key in view.flags.entities:
@@ -143,7 +143,7 @@ class _Typer:
         return run_build(self.package, view, self.frames)
 
     def on_demand(self, view: ViewSpec, upstream: Sequence[ViewSpec]) -> tuple[Column, ...]:
-        recorded = self._recorded(view)
+        recorded = self.recorded(view)
         if recorded is not None:
             return tuple(Column(n, recorded["dtypes"][n], recorded["feast_types"][n]) for n in recorded["features"])
         frames = {}
@@ -163,7 +163,7 @@ def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str,
         targets = freeze_targets(view)
         if not targets:
             continue
-        recorded = (typer._recorded(view) or {}).get("frozen")
+        recorded = (typer.recorded(view) or {}).get("frozen")
         names = {t.const_name for t in targets}
         if recorded and names <= set(recorded["values"]):
             values, provenance = recorded["values"], recorded["provenance"]
