@@ -40,7 +40,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-PROMOTE_TIMEOUT_MS = 15 * 60 * 1000
+PROMOTE_TIMEOUT_MS = 5 * 60 * 1000
 STATUSES = {"not exported", "exported", "stale", "parity ok", "mismatch", "hazards"}
 NOTEBOOK = "churn.ipynb"
 

@@ -19,6 +19,8 @@ export class FeaturesModel {
   private _panel: NotebookPanel | null = null;
   private _cells: ICellsResponse | null = null;
   private _error: IErrorBody | null = null;
+  /** A failed promote stays on screen until the next promote; a refresh does not clear it. */
+  private _errorFromPromote = false;
   private _loading = false;
   private readonly _results = new Map<string, IPromoteResponse>();
   private readonly _promoting = new Set<string>();
@@ -70,6 +72,7 @@ export class FeaturesModel {
     this._panel = panel;
     this._cells = null;
     this._error = null;
+    this._errorFromPromote = false;
     if (panel) {
       panel.context.saveState.connect(this._onSaveState, this);
       panel.context.pathChanged.connect(this._onPathChanged, this);
@@ -90,10 +93,12 @@ export class FeaturesModel {
       const cells = await fetchCells(path);
       if (path === this.path) {
         this._cells = cells;
-        this._error = null;
+        if (!this._errorFromPromote) {
+          this._error = null;
+        }
       }
     } catch (error) {
-      if (path === this.path) {
+      if (path === this.path && !this._errorFromPromote) {
         this._error = errorBody(error);
       }
     } finally {
@@ -110,6 +115,7 @@ export class FeaturesModel {
     }
     this._promoting.add(path);
     this._error = null;
+    this._errorFromPromote = false;
     this._changed.emit();
     try {
       this._results.set(path, await promoteNotebook(path));
@@ -117,6 +123,7 @@ export class FeaturesModel {
       this._results.delete(path);
       if (path === this.path) {
         this._error = errorBody(error);
+        this._errorFromPromote = true;
       }
     } finally {
       this._promoting.delete(path);

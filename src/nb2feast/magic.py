@@ -92,6 +92,7 @@ def write_json_atomic(path: Path, payload: dict) -> None:
     handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(handle, "w") as stream:
         stream.write(text)
+    os.chmod(partial, 0o644)  # mkstemp's 0600 would make a committed file private
     os.replace(partial, path)
 
 
@@ -140,7 +141,9 @@ class FeatureMagics(Magics):
             from nb2feast.hazards.freeze import find_freezable
 
             hazards = tuple(mark_frozen(hazards, flags.name, find_freezable(cell, input_frame)))
-        recorded = self._record(flags, line, cell, frame, features, frozen) if self.record else None
+        # verify's run hands frames over (capture) and leaves the user's sidecar alone
+        recording = self.record and not capture
+        recorded = self._record(flags, line, cell, frame, features, frozen) if recording else None
         if capture:
             _capture(Path(capture), flags, frame, snapshot, input_frame, features)
         return Summary(flags, summary_features, input_frame, hazards, recorded)
