@@ -32,6 +32,7 @@ from nb2feast import timetravel
 from nb2feast.compare import ROW_ID, Comparison, FeatureToCheck, compare_frames
 from nb2feast.errors import UserError
 from nb2feast.feast_compat import feast_sqlite_converters
+from nb2feast.materialize import apply_repo, read_manifest
 from nb2feast.model import CellRef, Hazard, ParityCheck, ParityReport, ViewParity
 from nb2feast.sample import (
     ENTITY_TS,
@@ -43,11 +44,10 @@ from nb2feast.sample import (
 
 CAPTURE_ENV = "NB2FEAST_CAPTURE_DIR"
 NOTEBOOK_ENV = "NB2FEAST_NOTEBOOK"
-MANIFEST = "nb2feast.json"
 CELL_TIMEOUT_SECONDS = 1800
 # Online lookups cost per row (unlike the offline join), so they get a capped sample.
 ONLINE_ROWS = 1000
-PHASES = ("run_notebook", "sample", "offline", "materialize", "online", "compare", "time_travel")
+PHASES = ("apply", "run_notebook", "sample", "offline", "materialize", "online", "compare", "time_travel")
 
 Progress = Callable[[str], None]
 
@@ -67,6 +67,8 @@ def verify_notebook(
     say = progress or (lambda _message: None)
     manifest = load_manifest(repo)
     timings = Timings()
+    with timings("apply"):
+        ensure_applied(repo, manifest, say)
     with tempfile.TemporaryDirectory(prefix="nb2feast-capture-") as tmp:
         with timings("run_notebook"):
             run_notebook(notebook, Path(tmp), say)
@@ -86,17 +88,17 @@ def verify_notebook(
 
 def load_manifest(repo: Path) -> dict:
     """The repository's `nb2feast.json`; a missing or broken one is the user's to fix."""
-    path = Path(repo) / MANIFEST
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(
-            f"{path} not found: not a repository written by nb2feast export",
-            where=str(repo),
-            fix="run `nb2feast export NOTEBOOK --out DIR` first",
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is not valid JSON: {exc}", where=str(repo)) from None
+    return read_manifest(Path(repo))
+
+
+def ensure_applied(repo: Path, manifest: dict, say: Progress) -> None:
+    """A repository fresh from `export` is made ready first: its feature tables built by the
+    generated transforms and `feast apply` run. One already applied is left as it is."""
+    tables = [repo / v["table"] for v in manifest["views"] if v["kind"] == "batch"]
+    if (repo / "data" / "registry.db").is_file() and all(t.is_file() for t in tables):
+        return
+    say("building the feature tables and running feast apply")
+    apply_repo(repo)
 
 
 def run_notebook(notebook: Path, capture_dir: Path, progress: Progress) -> None:
