@@ -150,3 +150,20 @@ def test_unknown_cli_flag_exits_2(project: Path):
     with pytest.raises(SystemExit) as exit_:
         run("export", str(project / "nb.ipynb"), "--out", "x", "--bogus")
     assert exit_.value.code == 2
+
+
+def test_two_notebooks_share_one_repository(project: Path, capsys):
+    # Given a second notebook with its own view over the same source
+    write_notebook(project / "second.ipynb", LOAD, SPEND.replace("spend", "spend_b").replace("amount_x2", "amount_x3").replace("small", "tiny"))
+    out = project / "repo"
+    # When both are exported into one repository
+    assert run("export", str(project / "nb.ipynb"), str(project / "second.ipynb"), "--out", str(out), "--format", "json") == 0
+    result = json.loads(capsys.readouterr().out)
+    # Then both views are there, each traced to its own notebook, with one shared entity
+    assert [(v["name"], v["notebook"]) for v in result["views"]] == [("spend", "../nb.ipynb"), ("spend_b", "../second.ipynb")]
+    definitions = (out / "definitions.py").read_text()
+    assert definitions.count("Entity(") == 1
+    # And a view name used by both notebooks is refused
+    write_notebook(project / "second.ipynb", LOAD, SPEND)
+    assert run("export", str(project / "nb.ipynb"), str(project / "second.ipynb"), "--out", str(out)) == 2
+    assert "second.ipynb: cell 1 (id c1), line 1: view 'spend' is defined twice" in capsys.readouterr().err
