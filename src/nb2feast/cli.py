@@ -43,6 +43,10 @@ def _print_export(result: ExportResult, fmt: str, check: bool) -> None:
     for view in result.views:
         features = ", ".join(f"{f['name']}:{f['feast_type']}" for f in view["features"])
         print(f"  view {view['name']} ({view['kind']}): {features}")
+        served = next((v for v in view.get("views", []) if v["name"] == view["name"]), None)
+        if served is not None:
+            why = f" ({served['reason']})" if served.get("reason") else ""
+            print(f"    served online in mode={served['mode']}{why}; twin {view['name']}_pandas for batch")
     for hazard in result.hazards:
         print(format_hazard(hazard))
 
