@@ -78,7 +78,8 @@ def test_hazards_are_shown_with_their_line(shell: InteractiveShell):
     [
         ("spend --entity customer_id --bogus", "spend = tx", "unrecognized arguments: --bogus"),
         ("spend --entity customer_id", "other = tx", "must bind spend to a DataFrame"),
-        ("spend --entity store_id", "spend = tx", "['store_id'] absent from the result"),
+        ("spend --entity store_id", "spend = tx", "'store_id' absent from the result"),
+        ("spend --entity customer_id --timestamp amount", "spend = tx", "timestamp column 'amount' of 'spend' has dtype float64, not datetime"),
         ("spend --on-demand --request cart:decimal", "tx['x'] = 1", "unknown type 'decimal'"),
         ("spend --on-demand --request cart:float64", "tx['x'] = 1", "request column(s) ['cart'] are not in tx"),
     ],

@@ -134,8 +134,9 @@ class _Typer:
                 self.key_types.setdefault(key, types.get(key, "Int64"))
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
         frame = self.frame(view)
-        features = batch_features(frame, view)
-        for key, column in zip(view.flags.entities, frame_columns(frame, view.flags.entities, view), strict=True):
+        features = batch_features(frame, view.flags, view.cell.ref, line=view.body[-1].line)
+        keys = frame_columns(frame, view.flags.entities, view.name, view.cell.ref)
+        for key, column in zip(view.flags.entities, keys, strict=True):
             self.key_types.setdefault(key, column.feast_type)
         return features
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec
-from nb2feast.model import Column
+from nb2feast.model import CellRef, Column, FeatureFlags
 from nb2feast.types import feast_type_for_dtype
 
 SIDECAR_SUFFIX = ".nb2feast.json"
@@ -60,15 +60,16 @@ def column_type(frame, name: str) -> str | None:  # noqa: ANN001 - pandas DataFr
     }.get(kind)
 
 
-def frame_columns(frame, names: Sequence[str], view: ViewSpec) -> tuple[Column, ...]:  # noqa: ANN001
+def frame_columns(frame, names: Sequence[str], view: str, where: CellRef | None) -> tuple[Column, ...]:  # noqa: ANN001
+    """Each named column with its dtype and Feast type; a column of unknowable type is an error."""
     columns = []
     for name in names:
         feast_type = column_type(frame, name)
         if feast_type is None:
             raise UserError(
-                f"cannot know the Feast type of column {name!r} of {view.name!r}: "
+                f"cannot know the Feast type of column {name!r} of {view!r}: "
                 f"dtype {frame[name].dtype} (values: {frame[name].head(3).tolist()!r})",
-                where=view.cell.ref,
+                where=where,
                 line=1,
                 fix="cast it in the cell (e.g. .astype('float64'), .astype(str), .astype('int64'))",
             )
@@ -76,40 +77,41 @@ def frame_columns(frame, names: Sequence[str], view: ViewSpec) -> tuple[Column, 
     return tuple(columns)
 
 
-def batch_features(frame, view: ViewSpec) -> tuple[Column, ...]:  # noqa: ANN001
-    """Check a batch view's frame has its keys and timestamp; its other columns are features."""
+def batch_features(frame, flags: FeatureFlags, where: CellRef | None, line: int = 1) -> tuple[Column, ...]:  # noqa: ANN001
+    """Check a batch view's frame has its keys and timestamps; its other columns are features.
+    The magic (as the cell runs) and export (when it computes types) share this check."""
     import pandas as pd
 
-    flags = view.flags
+    name = flags.name
     if not isinstance(frame, pd.DataFrame):
         raise UserError(
-            f"{view.name!r} is a {type(frame).__name__}, not a DataFrame",
-            where=view.cell.ref,
-            line=view.body[-1].line,
+            f"{name!r} is a {type(frame).__name__}, not a DataFrame",
+            where=where,
+            line=line,
             fix="bind the view name to a DataFrame (call .reset_index() on a Series or grouped result)",
         )
     required = [*flags.entities, flags.timestamp, *([flags.created] if flags.created else [])]
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise UserError(
-            f"column(s) {', '.join(map(repr, missing))} absent from the result of {view.name!r}; "
+            f"column(s) {', '.join(map(repr, missing))} absent from the result of {name!r}; "
             f"it has {', '.join(map(repr, map(str, frame.columns)))}",
-            where=view.cell.ref,
+            where=where,
             line=1,
             fix="keep the entity key and timestamp columns in the frame (e.g. .reset_index()), or fix --entity/--timestamp",
         )
     for column in [flags.timestamp, *([flags.created] if flags.created else [])]:
         if not pd.api.types.is_datetime64_any_dtype(frame[column]):
             raise UserError(
-                f"timestamp column {column!r} of {view.name!r} has dtype {frame[column].dtype}, not datetime",
-                where=view.cell.ref,
+                f"timestamp column {column!r} of {name!r} has dtype {frame[column].dtype}, not datetime",
+                where=where,
                 line=1,
                 fix=f"convert it: df[{column!r}] = pd.to_datetime(df[{column!r}], utc=True)",
             )
     features = [str(c) for c in frame.columns if c not in required]
     if not features:
-        raise UserError(f"{view.name!r} has no feature column", where=view.cell.ref, line=1)
-    return frame_columns(frame, features, view)
+        raise UserError(f"{name!r} has no feature column", where=where, line=1)
+    return frame_columns(frame, features, name, where)
 
 
 def load_transforms(files: Mapping[str, str], repo: Path) -> types.ModuleType:
@@ -242,4 +244,4 @@ def on_demand_columns(package: types.ModuleType, view: ViewSpec, upstream: Mappi
             line=2,
             fix=f'assign new columns, e.g. {view.input_frame}["ratio"] = ...',
         )
-    return frame_columns(result, new, view)
+    return frame_columns(result, new, view.name, view.cell.ref)

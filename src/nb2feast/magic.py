@@ -149,32 +149,22 @@ class FeatureMagics(Magics):
         return Summary(flags, summary_features, input_frame, hazards, recorded)
 
     def _check(self, flags: FeatureFlags, frame, before: list[str]) -> list[tuple[str, str]]:  # noqa: ANN001
-        from nb2feast.infer import column_type
+        """The checks export makes when it computes types, made as the cell runs."""
+        from nb2feast.infer import batch_features, frame_columns
 
         if not _is_frame(frame):
             raise UsageError(f"%%feature {flags.name}: the cell must bind {flags.name} to a DataFrame")
-        if flags.on_demand:
-            names = [str(c) for c in frame.columns if str(c) not in before]
-            if not names:
-                raise UsageError(f"%%feature {flags.name}: the cell adds no column")
-        else:
-            keys = [*flags.entities, flags.timestamp, *([flags.created] if flags.created else [])]
-            missing = [k for k in keys if k not in frame.columns]
-            if missing:
-                raise UsageError(
-                    f"%%feature {flags.name}: column(s) {missing} absent from the result "
-                    f"(columns: {[str(c) for c in frame.columns]}); keep them or fix --entity/--timestamp"
-                )
-            names = [str(c) for c in frame.columns if c not in keys]
-        typed = []
-        for name in names:
-            feast_type = column_type(frame, name)
-            if feast_type is None:
-                raise UsageError(
-                    f"%%feature {flags.name}: cannot know the Feast type of {name!r} (dtype {frame[name].dtype}); cast it"
-                )
-            typed.append((name, feast_type))
-        return typed
+        try:
+            if flags.on_demand:
+                names = [str(c) for c in frame.columns if str(c) not in before]
+                if not names:
+                    raise UsageError(f"%%feature {flags.name}: the cell adds no column")
+                columns = frame_columns(frame, names, flags.name, None)
+            else:
+                columns = batch_features(frame, flags, None)
+        except UserError as error:
+            raise UsageError(f"%%feature {flags.name}: {error.message}; {error.fix}") from None
+        return [(c.name, c.feast_type) for c in columns]
 
     def _hazards(self, flags: FeatureFlags, cell: str) -> tuple[Hazard, ...]:
         from nb2feast.hazards import detect_hazards
