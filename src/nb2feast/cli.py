@@ -67,7 +67,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from nb2feast.report import render_text
+    from nb2feast.report import render_json, render_text
     from nb2feast.verify import verify_notebook
 
     repo = Path(args.repo)
@@ -75,7 +75,7 @@ def _verify(args: argparse.Namespace) -> int:
         raise UserError(f"repository {repo} does not exist", fix="run `nb2feast export NOTEBOOK --out DIR` first")
     progress = None if args.format == "json" else (lambda message: print(f"… {message}", file=sys.stderr))
     report = verify_notebook(Path(args.notebook), repo, sample=args.sample, seed=args.seed, progress=progress)
-    payload = json.dumps(report.to_dict(), indent=2, default=str)
+    payload = render_json(report)
     if args.report:
         Path(args.report).write_text(payload + "\n")
     print(payload if args.format == "json" else render_text(report))

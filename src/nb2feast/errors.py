@@ -24,11 +24,6 @@ class UserError(Exception):
         self.col = col
         self.fix = fix
 
-    def located(self, where: CellRef, line_offset: int = 0) -> UserError:
-        """The same error placed in a cell; `line_offset` maps body lines to cell lines."""
-        line = None if self.line is None else self.line + line_offset
-        return UserError(self.message, where=where, line=line, col=self.col, fix=self.fix)
-
     def __str__(self) -> str:
         if isinstance(self.where, CellRef):
             prefix = self.where.describe(self.line, self.col) + ": "

@@ -192,6 +192,14 @@ class _Slicer:
             depends |= self._visit_statement(stmt)
         return depends
 
+    def split(self) -> tuple[tuple[Statement, ...], tuple[Statement, ...]]:
+        """(support, loading) of the slice, in notebook order."""
+        ordered = sorted(self.statements.values(), key=lambda s: s.order)
+        return (
+            tuple(s for s in ordered if not self._data[s.order]),
+            tuple(s for s in ordered if self._data[s.order]),
+        )
+
     def _visit_statement(self, stmt: Statement) -> bool:
         if stmt.order in self._data:
             return self._data[stmt.order]
@@ -240,9 +248,7 @@ def extract_view(notebook: _Notebook, cell: FeatureCell) -> ViewSpec:
             line=_first_read_line(body, inputs[1]) if len(inputs) > 1 else body[0].line,
             fix="join the frames in an earlier cell and derive the new columns from the result",
         )
-    ordered = sorted(slicer.statements.values(), key=lambda s: s.order)
-    support = tuple(s for s in ordered if not slicer._data[s.order])
-    loading = tuple(s for s in ordered if slicer._data[s.order])
+    support, loading = slicer.split()
     upstream = tuple(v for v in notebook.view_of if v in slicer.upstream)
     loading_support: tuple[Statement, ...] = ()
     if cell.flags.on_demand:
@@ -254,7 +260,7 @@ def extract_view(notebook: _Notebook, cell: FeatureCell) -> ViewSpec:
             for read in sorted(_outer_reads(stmt) - local):
                 body_slicer.visit(read, start, stmt.line)
             local |= stmt.defines
-        body_support = {s.order for s in body_slicer.statements.values() if not body_slicer._data[s.order]}
+        body_support = {s.order for s in body_slicer.split()[0]}
         loading_support = tuple(s for s in support if s.order not in body_support)
         support = tuple(s for s in support if s.order in body_support)
     return ViewSpec(

@@ -32,10 +32,8 @@ def select_feature_cells(cells: Sequence[NotebookCell]) -> tuple[FeatureCell, ..
         line, body = split_magic(cell.source.lstrip("\n"))
         try:
             flags = parse_flags(line)
-        except UserError as exc:
-            raise exc.located(cell.ref, line_offset=0) if exc.line else UserError(
-                exc.message, where=cell.ref, line=1, fix=exc.fix
-            ) from None
+        except UserError as exc:  # the flags are on the cell's first line
+            raise UserError(exc.message, where=cell.ref, line=1, fix=exc.fix) from None
         if flags.name in seen:
             first = seen[flags.name].ref
             raise UserError(
