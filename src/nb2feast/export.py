@@ -19,7 +19,7 @@ from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec, extract_views
 from nb2feast.freeze import compute_values, freeze_targets, freeze_view, mark_frozen
 from nb2feast.infer import (
-    _LOCK,
+    TRANSFORM_LOCK,
     batch_features,
     cell_hash,
     frame_columns,
@@ -170,7 +170,7 @@ def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str,
             values, provenance = recorded["values"], recorded["provenance"]
         else:
             module = getattr(typer.package, view.name)
-            with _LOCK:
+            with TRANSFORM_LOCK:
                 frame = module.load_inputs()[view.input_frame]
             values = compute_values(frame, targets, view.input_frame, vars(module))
             ref = view.cell.ref

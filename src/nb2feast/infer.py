@@ -22,7 +22,7 @@ from nb2feast.model import CellRef, Column, FeatureFlags
 from nb2feast.types import feast_type_for_dtype
 
 SIDECAR_SUFFIX = ".nb2feast.json"
-_LOCK = threading.Lock()  # transforms chdir to their notebook's folder while loading
+TRANSFORM_LOCK = threading.Lock()  # transforms chdir to their notebook's folder while loading
 
 
 def cell_hash(source: str) -> str:
@@ -167,7 +167,7 @@ def run_build(package: types.ModuleType, view: ViewSpec, cache: dict):  # noqa: 
     if view.name in cache:
         return cache[view.name]
     module = getattr(package, view.name)
-    with _LOCK:
+    with TRANSFORM_LOCK:
         try:
             frame = module.build()
         except UserError:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from nb2feast.errors import UserError
-from nb2feast.infer import _LOCK, load_transforms
+from nb2feast.infer import TRANSFORM_LOCK, load_transforms
 from nb2feast.write import MANIFEST
 
 
@@ -57,7 +57,7 @@ def build_feature_tables(repo: Path, progress: Callable[[str], None] | None = No
             continue
         if progress:
             progress(f"building {view['name']}")
-        with _LOCK:
+        with TRANSFORM_LOCK:
             frame = getattr(package, view["name"]).build()
         missing = [c for c in table_columns(view) if c not in frame.columns]
         if missing:

@@ -297,7 +297,7 @@ def check_repo(
     A view whose module or inputs cannot be loaded is skipped with a progress message:
     parity reports the broken transform; time travel only judges ones that run.
     """
-    from nb2feast.infer import _LOCK
+    from nb2feast.infer import TRANSFORM_LOCK
     from nb2feast.materialize import load_repo_transforms
 
     say = progress or (lambda _message: None)
@@ -318,7 +318,7 @@ def check_repo(
             continue
         say(f"{view['name']}: time travel")
         try:
-            with _LOCK:
+            with TRANSFORM_LOCK:
                 inputs = module.load_inputs()
             hazards += time_travel_hazards(view, transform, inputs)
         except Exception as exc:  # noqa: BLE001 - the user's code; one view never aborts the rest
