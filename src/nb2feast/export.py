@@ -191,6 +191,7 @@ def compile_served_view(plan: ViewPlan) -> ViewPlan:
             [c.name for c in plan.columns],
             [s.node for s in view.support],
             view.name,
+            result=view.result_name,
         )
     except NotCompilable as refusal:
         return replace(plan, pandas_reason=f"cell line {refusal.line + 1}: {refusal.reason}")

@@ -236,12 +236,14 @@ def on_demand_columns(package: types.ModuleType, view: ViewSpec, upstream: Mappi
         ) from None
     if not isinstance(result, pd.DataFrame):
         raise UserError(f"{view.name!r} does not produce a DataFrame", where=view.cell.ref, line=1)
-    new = [str(c) for c in result.columns if c not in before]
+    fresh = view.result is not None and view.result.fresh
+    new = [str(c) for c in result.columns if fresh or c not in before]
     if not new:
+        frame = view.result_name
         raise UserError(
-            f"the on-demand cell {view.name!r} adds no column to {view.input_frame!r}",
+            f"the on-demand cell {view.name!r} adds no column to {frame!r}",
             where=view.cell.ref,
             line=2,
-            fix=f'assign new columns, e.g. {view.input_frame}["ratio"] = ...',
+            fix=f'assign new columns, e.g. {frame}["ratio"] = ..., or bind {view.name} to the new frame',
         )
     return frame_columns(result, new, view.name, view.cell.ref)

@@ -110,7 +110,7 @@ class FeatureMagics(Magics):
         except UserError as error:
             raise UsageError(f"%%feature: {error}") from None
         ns = self.shell.user_ns
-        reads, bound = _names(cell)
+        reads, nodes = _names(cell)
         frames = [n for n in reads if _is_frame(ns.get(n))]
         input_frame = None
         before_columns: list[str] = []
@@ -129,10 +129,18 @@ class FeatureMagics(Magics):
                 raise UsageError(f"%%feature {flags.name}: request column(s) {missing} are not in {input_frame}")
             if capture:
                 snapshot = ns[input_frame].copy()
+        from nb2feast.dataflow import find_result_frame
+
         frozen = _frozen_statistics(flags, cell, input_frame, ns, notebook_path(ns)) if flags.freeze else None
         result = self.shell.ex(cell)  # the cell runs unchanged, in the user's namespace
         del result
-        frame = ns.get(flags.name) if (not flags.on_demand or flags.name in bound) else ns.get(input_frame)
+        if flags.on_demand:
+            result = find_result_frame(nodes, flags.name, [input_frame])
+            if result is not None and result.fresh:
+                before_columns = []
+            frame = ns.get(result.name if result else input_frame)
+        else:
+            frame = ns.get(flags.name)
         features = self._check(flags, frame, before_columns)
         summary_features = tuple((n, str(frame[n].dtype), t) for n, t in features)
         hazards = self._hazards(flags, cell)
@@ -249,20 +257,20 @@ def _is_frame(value) -> bool:  # noqa: ANN001
     return type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas")
 
 
-def _names(cell: str) -> tuple[list[str], set[str]]:
-    """(names the cell reads before binding them, in order; names it binds)."""
+def _names(cell: str) -> tuple[list[str], list]:
+    """(names the cell reads before binding them, in order; its statements' nodes)."""
     from nb2feast.analyze import analyze_cell
 
     try:
         _, statements = analyze_cell(cell, CellRef("<cell>", 0, ""), line_offset=1, order_base=0, in_feature_cell=True)
     except UserError:
-        return [], set()
+        return [], []
     free: list[str] = []
     bound: set[str] = set()
     for statement in statements:
         free.extend(n for n in sorted(statement.reads) if n not in bound and n not in free)
         bound |= statement.defines
-    return free, bound
+    return free, [statement.node for statement in statements]
 
 
 def _capture(directory: Path, flags, frame, snapshot, input_frame, features) -> None:  # noqa: ANN001

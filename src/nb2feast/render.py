@@ -144,7 +144,7 @@ def _transform_function(plan: ViewPlan) -> cst.Module:
     spec = plan.spec
     ref = spec.cell.ref
     params = ", ".join(f"{name}: pd.DataFrame" for name in spec.inputs)
-    result = spec.name if spec.binds_name else spec.inputs[0]
+    result = spec.result_name
     doc = f"{plan.notebook}, cell {ref.index} (id {ref.id}), verbatim; returns `{result}`."
     body = [_docstring(doc), *(s.node for s in spec.body), _return(result)]
     return parse_template_module(
@@ -368,7 +368,7 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
         function_def = plan.python_udf.with_changes(name=cst.Name(function))
     else:
         frame = spec.input_frame or "inputs"
-        result = spec.name if spec.binds_name else frame
+        result = spec.result_name
         selection = cst.parse_statement(f"return {result}[{json.dumps([c.name for c in plan.columns])}]\n")
         body = [*(s.node for s in spec.support), *(s.node for s in spec.body), selection]
         function_def = parse_template_module(
