@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
-
 from helpers import TX_SOURCE, write_notebook
+
 from nb2feast.cli import main
 
 LOAD = 'import pandas as pd\ntx = pd.read_parquet("tx.parquet")'

@@ -21,17 +21,17 @@ from nb2feast.freeze import compute_values, freeze_targets, freeze_view, mark_fr
 from nb2feast.infer import (
     TRANSFORM_LOCK,
     batch_features,
-    cell_hash,
     frame_columns,
     load_transforms,
     on_demand_columns,
     read_sidecar,
     run_build,
+    source_key,
 )
 from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
 from nb2feast.read import read_notebook
 from nb2feast.render import ViewPlan, plan_entities, render_repo, render_transform, render_transforms_init
-from nb2feast.select import select_feature_cells, split_magic
+from nb2feast.select import select_feature_cells
 from nb2feast.write import MANIFEST, stale_files, write_repo
 
 
@@ -51,8 +51,7 @@ def default_project(notebooks: Sequence[Path]) -> str:
 
 def sidecar_key(feature_cell: FeatureCell) -> str:
     """Hash of the magic line and body, as the magic sees them when the cell runs."""
-    line, body = split_magic(feature_cell.cell.source.lstrip("\n"))
-    return cell_hash(line.strip() + "\n" + body.rstrip())
+    return source_key(feature_cell.cell.source)
 
 
 def _detect_hazards(notebook: _Notebook) -> list[Hazard]:

@@ -29,6 +29,13 @@ def cell_hash(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
+def source_key(source: str) -> str:
+    """Hash of a `%%feature` cell's magic line and body, as the magic sees them when it runs:
+    the sidecar's `cell_hash`, and how a headless kernel finds its notebook."""
+    head, _, body = source.lstrip("\n").partition("\n")
+    return cell_hash(head[len("%%feature") :].strip() + "\n" + body.rstrip())
+
+
 def sidecar_path(notebook: Path) -> Path:
     return notebook.with_name(notebook.stem + SIDECAR_SUFFIX)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,10 +74,10 @@ class Summary:
         )
 
 
-def notebook_path(user_ns: dict) -> Path | None:
+def notebook_path(user_ns: dict, configured: str = "") -> Path | None:
     """The running notebook's file, where the front end tells us (else None)."""
-    candidates = [os.environ.get(NOTEBOOK_ENV), user_ns.get("__vsc_ipynb_file__"), user_ns.get("__session__"),
-                  os.environ.get("JPY_SESSION_NAME")]
+    candidates = [configured, os.environ.get(NOTEBOOK_ENV), user_ns.get("__vsc_ipynb_file__"),
+                  user_ns.get("__session__"), os.environ.get("JPY_SESSION_NAME")]
     for candidate in candidates:
         if not candidate or not str(candidate).endswith(".ipynb"):
             continue
@@ -85,6 +86,46 @@ def notebook_path(user_ns: dict) -> Path | None:
             if option.is_file():
                 return option.resolve()
     return None
+
+
+_KEYS_SEEN: dict[Path, tuple[float, frozenset[str]]] = {}
+
+
+def _feature_cell_keys(notebook: Path) -> frozenset[str]:
+    """`source_key`s of a notebook's `%%feature` cells (cached by modification time)."""
+    from nb2feast.infer import source_key
+    from nb2feast.select import is_feature_cell
+
+    mtime = notebook.stat().st_mtime
+    cached = _KEYS_SEEN.get(notebook)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    try:
+        cells = json.loads(notebook.read_text()).get("cells", [])
+    except (OSError, ValueError, AttributeError):
+        cells = []
+    keys = set()
+    for cell in cells if isinstance(cells, list) else []:
+        source = cell.get("source", "") if isinstance(cell, dict) else ""
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if cell.get("cell_type") == "code" and is_feature_cell(source):
+            keys.add(source_key(source))
+    _KEYS_SEEN[notebook] = (mtime, frozenset(keys))
+    return _KEYS_SEEN[notebook][1]
+
+
+def find_notebook_by_cell(source: str, folder: Path) -> tuple[Path | None, str]:
+    """The one notebook in `folder` holding this `%%feature` cell, for kernels started with
+    no notebook path (`jupyter nbconvert --execute`, papermill, nbclient); else (None, why)."""
+    from nb2feast.infer import source_key
+
+    key = source_key(source)
+    found = [nb for nb in sorted(folder.glob("*.ipynb")) if key in _feature_cell_keys(nb)]
+    if len(found) == 1:
+        return found[0].resolve(), ""
+    if not found:
+        return None, f"no notebook in {folder} holds this %%feature cell"
+    return None, f"several notebooks in {folder} hold this %%feature cell ({', '.join(p.name for p in found)})"
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:
@@ -102,6 +143,10 @@ class FeatureMagics(Magics):
 
     record = Bool(True, help="Record each view's dtypes in <notebook>.nb2feast.json").tag(config=True)
     repo = Unicode("feature_repo", help="Repository folder, relative to the notebook").tag(config=True)
+    notebook = Unicode(
+        "", help="The notebook file this kernel runs, where the front end does not say (headless runs)"
+    ).tag(config=True)
+    _told_unrecorded = False
 
     @cell_magic
     def feature(self, line: str, cell: str):  # noqa: ANN201 - a Summary for display
@@ -131,7 +176,7 @@ class FeatureMagics(Magics):
                 snapshot = ns[input_frame].copy()
         from nb2feast.dataflow import find_result_frame
 
-        frozen = _frozen_statistics(flags, cell, input_frame, ns, notebook_path(ns)) if flags.freeze else None
+        frozen = _frozen_statistics(flags, cell, input_frame, ns, notebook_path(ns, self.notebook)) if flags.freeze else None
         result = self.shell.ex(cell)  # the cell runs unchanged, in the user's namespace
         del result
         if flags.on_demand:
@@ -190,9 +235,13 @@ class FeatureMagics(Magics):
         from nb2feast.export import sidecar_key
         from nb2feast.infer import column_type, sidecar_path
 
-        notebook = notebook_path(self.shell.user_ns)
+        source_text = f"%%feature {line.strip()}\n{cell}"
+        notebook = notebook_path(self.shell.user_ns, self.notebook)
         if notebook is None:
-            return None
+            notebook, why = find_notebook_by_cell(source_text, Path.cwd())
+            if notebook is None:
+                self._tell_unrecorded(why)
+                return None
         source = NotebookCell(CellRef(str(notebook), 0, ""), f"%%feature {line.strip()}\n{cell}")
         key = sidecar_key(FeatureCell(source, flags, cell))
         path = sidecar_path(notebook)
@@ -215,6 +264,18 @@ class FeatureMagics(Magics):
         write_json_atomic(path, payload)
         return str(path)
 
+    def _tell_unrecorded(self, why: str) -> None:
+        """Once per kernel: the types were not recorded, why, and what to do."""
+        if self._told_unrecorded:
+            return
+        self._told_unrecorded = True
+        print(
+            f"nb2feast: dtypes not recorded: this kernel was not told its notebook's path and {why}; "
+            f"set {NOTEBOOK_ENV}=path/to/notebook.ipynb or run "
+            "`%config FeatureMagics.notebook = 'path/to/notebook.ipynb'`",
+            file=sys.stderr,
+        )
+
     @line_magic
     def feature_verify(self, line: str):  # noqa: ANN201 - HTML report
         """`%feature_verify [REPO]`: verify the current notebook against its repository."""
@@ -223,7 +284,7 @@ class FeatureMagics(Magics):
         from nb2feast.report import render_html
         from nb2feast.verify import verify_notebook
 
-        notebook = notebook_path(self.shell.user_ns)
+        notebook = notebook_path(self.shell.user_ns, self.notebook)
         if notebook is None:
             raise UsageError("%feature_verify: cannot tell which notebook this is; set NB2FEAST_NOTEBOOK")
         repo = Path(line.strip() or notebook.parent / self.repo)
