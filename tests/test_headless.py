@@ -12,17 +12,20 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from helpers import TX_SOURCE, write_notebook
 
 CELLS = (
     "%load_ext nb2feast",
     'import pandas as pd\ntx = pd.read_parquet("tx.parquet")',
-    "%%feature spend --entity customer_id\n"
-    "spend = tx.assign(double=tx['amount'] * 2)[['customer_id', 'event_timestamp', 'double']]",
+    (
+        "%%feature spend --entity customer_id\n"
+        "spend = tx.assign(double=tx['amount'] * 2)[['customer_id', 'event_timestamp', 'double']]"
+    ),
     "training = spend.assign(cart=1.5)",
-    "%%feature ratio --on-demand --request cart:float64\n"
-    "df = training.copy()\ndf['ratio'] = df['cart'] / (df['double'] + 1.0)",
+    (
+        "%%feature ratio --on-demand --request cart:float64\n"
+        "df = training.copy()\ndf['ratio'] = df['cart'] / (df['double'] + 1.0)"
+    ),
 )
 JUPYTER = Path(sys.executable).with_name("jupyter")
 

@@ -127,9 +127,9 @@ class _Flow(cst.CSTVisitor):
         frame = target
         while isinstance(frame, (cst.Subscript, cst.Attribute)):
             frame = frame.value
-        if isinstance(target, cst.Subscript) and isinstance(frame, cst.Name) and frame.value in self.origin:
-            if not augmented:
-                self._widen(frame.value)
+        is_frame = isinstance(frame, cst.Name) and frame.value in self.origin
+        if isinstance(target, cst.Subscript) and is_frame and not augmented:
+            self._widen(frame.value)
 
 
 def find_result_frame(
