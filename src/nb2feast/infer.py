@@ -19,7 +19,7 @@ from pathlib import Path
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec
 from nb2feast.model import CellRef, Column, FeatureFlags
-from nb2feast.types import feast_type_for_dtype
+from nb2feast.types import feast_type_for_values
 
 SIDECAR_SUFFIX = ".nb2feast.json"
 TRANSFORM_LOCK = threading.Lock()  # transforms chdir to their notebook's folder while loading
@@ -49,22 +49,8 @@ def read_sidecar(notebook: Path) -> dict:
 
 
 def column_type(frame, name: str) -> str | None:  # noqa: ANN001 - pandas DataFrame
-    """The Feast type of a column, looking into object columns' values."""
-    import pandas as pd
-
-    series = frame[name]
-    found = feast_type_for_dtype(str(series.dtype))
-    if str(series.dtype) != "object":
-        return found
-    kind = pd.api.types.infer_dtype(series, skipna=True)
-    return {
-        "string": "String",
-        "boolean": "Bool",
-        "integer": "Int64",
-        "floating": "Float64",
-        "mixed-integer-float": "Float64",
-        "bytes": "Bytes",
-    }.get(kind)
+    """The Feast type of a column (see `types.feast_type_for_values`)."""
+    return feast_type_for_values(frame[name])
 
 
 def frame_columns(frame, names: Sequence[str], view: str, where: CellRef | None) -> tuple[Column, ...]:  # noqa: ANN001
@@ -72,6 +58,14 @@ def frame_columns(frame, names: Sequence[str], view: str, where: CellRef | None)
     columns = []
     for name in names:
         feast_type = column_type(frame, name)
+        if feast_type is None and str(frame[name].dtype) == "category":
+            raise UserError(
+                f"cannot know the Feast type of column {name!r} of {view!r}: its categories are "
+                f"{frame[name].cat.categories.dtype} (values: {frame[name].head(3).tolist()!r})",
+                where=where,
+                line=1,
+                fix="give pd.cut labels (labels=[...]), or cast the column: .astype(str)",
+            )
         if feast_type is None:
             raise UserError(
                 f"cannot know the Feast type of column {name!r} of {view!r}: "
