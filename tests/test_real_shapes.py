@@ -57,3 +57,29 @@ def test_on_demand_cell_on_a_copy_or_a_new_frame_exports_its_new_columns(folder:
     assert view["input_frame"] == "training"
     definitions = (folder / "repo" / "definitions.py").read_text()
     assert "def v_pandas(training: pd.DataFrame)" in definitions
+
+
+@pytest.mark.parametrize(
+    "prep,message,fix",
+    [
+        ("tx['customer_id'] = tx['customer_id'].astype('float64')",
+         "entity key 'customer_id' of 'spend' has dtype float64 (it holds integers)",
+         """df['customer_id'] = df['customer_id'].astype("int64")"""),
+        ("tx['event_timestamp'] = tx['event_timestamp'].astype('int64') // 10**6",
+         "timestamp column 'event_timestamp' of 'spend' has dtype int64, not datetime; its values are epoch ms",
+         """pd.to_datetime(df['event_timestamp'], unit="ms", utc=True)"""),
+        ("tx['event_timestamp'] = tx['event_timestamp'].astype('int64') // 10**9",
+         "its values are epoch s", 'unit="s"'),
+    ],
+)
+def test_keys_and_timestamps_feast_cannot_store_are_refused_with_the_fix(
+    folder: Path, capsys, prep: str, message: str, fix: str
+):
+    # Given a float key holding integers (after dropna), or an int epoch timestamp
+    notebook = write_notebook(folder / "nb.ipynb", LOAD + "\n" + prep, SPEND)
+    capsys.readouterr()
+    # When it is exported, Then exit 2 names the column, the cell and line, and the right fix
+    assert export(notebook) == 2
+    err = capsys.readouterr().err
+    assert message in err and fix in err
+    assert "cell 1 (id c1)" in err and "line 2" in err

@@ -130,6 +130,14 @@ class _Typer:
         if recorded is not None:
             types, dtypes = recorded["feast_types"], recorded["dtypes"]
             for key in view.flags.entities:
+                if types.get(key) in ("Float32", "Float64"):
+                    raise UserError(
+                        f"entity key {key!r} of {view.name!r} has dtype {dtypes.get(key)}: "
+                        "Feast cannot materialize a float key",
+                        where=view.cell.ref,
+                        line=view.body[-1].line,
+                        fix=f'cast it in the cell: df[{key!r}] = df[{key!r}].astype("int64"), and run it',
+                    )
                 self.key_types.setdefault(key, types.get(key, "Int64"))
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
         frame = self.frame(view)

@@ -103,16 +103,57 @@ def batch_features(frame, flags: FeatureFlags, where: CellRef | None, line: int 
         )
     for column in [flags.timestamp, *([flags.created] if flags.created else [])]:
         if not pd.api.types.is_datetime64_any_dtype(frame[column]):
+            unit = epoch_unit(frame[column])
+            how = f', unit="{unit}"' if unit else ""
+            what = f"; its values are epoch {unit}" if unit else ""
             raise UserError(
-                f"timestamp column {column!r} of {name!r} has dtype {frame[column].dtype}, not datetime",
+                f"timestamp column {column!r} of {name!r} has dtype {frame[column].dtype}, "
+                f"not datetime{what}",
                 where=where,
-                line=1,
-                fix=f"convert it: df[{column!r}] = pd.to_datetime(df[{column!r}], utc=True)",
+                line=line,
+                fix=f"convert it: df[{column!r}] = pd.to_datetime(df[{column!r}]{how}, utc=True)",
             )
+    for key in flags.entities:
+        check_entity_key(frame[key], key, name, where, line)
     features = [str(c) for c in frame.columns if c not in required]
     if not features:
         raise UserError(f"{name!r} has no feature column", where=where, line=1)
     return frame_columns(frame, features, name, where)
+
+
+# Epoch numbers by magnitude: a 2001-2286 instant is 1e9-1e10 s, 1e12-1e13 ms, ...
+_EPOCH_UNITS = (("s", 1e11), ("ms", 1e14), ("us", 1e17), ("ns", float("inf")))
+
+
+def epoch_unit(values) -> str | None:  # noqa: ANN001 - a pandas Series
+    """The `pd.to_datetime` unit of a numeric column of epoch times, from its magnitude."""
+    import pandas as pd
+
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    biggest = values.abs().max()
+    if pd.isna(biggest) or biggest < 1e8:  # before 1973 in seconds: not an epoch column
+        return None
+    return next(unit for unit, limit in _EPOCH_UNITS if biggest < limit)
+
+
+def check_entity_key(values, key: str, view: str, where: CellRef | None, line: int = 1) -> None:  # noqa: ANN001
+    """Feast serializes a float key as `double_val`, which `materialize` cannot store."""
+    import pandas as pd
+
+    if not pd.api.types.is_float_dtype(values):
+        return
+    present = values.dropna()
+    integral = bool(((present % 1) == 0).all())
+    held = "integers" if integral else "fractions"
+    raise UserError(
+        f"entity key {key!r} of {view!r} has dtype {values.dtype} (it holds {held}): "
+        "Feast cannot materialize a float key",
+        where=where,
+        line=line,
+        fix=f'cast it in the cell: df[{key!r}] = df[{key!r}].astype("int64")' if integral
+        else f"use an integer or string key: df[{key!r}] = df[{key!r}].astype(str)",
+    )
 
 
 def load_transforms(files: Mapping[str, str], repo: Path) -> types.ModuleType:
