@@ -82,4 +82,4 @@ def test_keys_and_timestamps_feast_cannot_store_are_refused_with_the_fix(
     assert export(notebook) == 2
     err = capsys.readouterr().err
     assert message in err and fix in err
-    assert "cell 1 (id c1)" in err and "line 2" in err
+    assert "nb.ipynb: cell 1 (id c1), line" in err

@@ -110,7 +110,7 @@ def batch_features(frame, flags: FeatureFlags, where: CellRef | None, line: int 
                 f"timestamp column {column!r} of {name!r} has dtype {frame[column].dtype}, "
                 f"not datetime{what}",
                 where=where,
-                line=line,
+                line=1,
                 fix=f"convert it: df[{column!r}] = pd.to_datetime(df[{column!r}]{how}, utc=True)",
             )
     for key in flags.entities:
