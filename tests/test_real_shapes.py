@@ -83,3 +83,18 @@ def test_keys_and_timestamps_feast_cannot_store_are_refused_with_the_fix(
     err = capsys.readouterr().err
     assert message in err and fix in err
     assert "nb.ipynb: cell 1 (id c1), line" in err
+
+
+def test_request_field_named_like_a_source_feature_is_refused_naming_both_places(folder: Path, capsys):
+    # Given (as Feast's credit tutorial does) a request field named like a feature of a source view
+    notebook = write_notebook(
+        folder / "nb.ipynb", LOAD, SPEND, "training = spend.copy()",
+        "%%feature v --on-demand --request avg_ticket_7d:float64\n"
+        "training['x'] = training['avg_ticket_7d'] * 2",
+    )
+    capsys.readouterr()
+    # When it is exported, Then exit 2 names the flag's cell and line and the feature's view and cell
+    assert export(notebook) == 2
+    err = capsys.readouterr().err
+    assert "nb.ipynb: cell 3 (id c3), line 1: --request avg_ticket_7d has the name of a feature of 'spend'" in err
+    assert "cell 1 (id c1)" in err and "rename the request field" in err

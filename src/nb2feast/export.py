@@ -205,6 +205,23 @@ def compile_served_view(plan: ViewPlan) -> ViewPlan:
     return replace(plan, python_udf=udf)
 
 
+def _check_request_names(view: ViewSpec, sources: Sequence[ViewPlan]) -> None:
+    """Feast cannot serve a request field named like a feature of a source view: the offline
+    join fails (`Duplicate column name`) and online values are wrong (FEAST_NOTES)."""
+    for field, _ in view.flags.requests:
+        for source in sources:
+            if field in {c.name for c in source.columns}:
+                ref = source.spec.cell.ref
+                raise UserError(
+                    f"--request {field} has the name of a feature of {source.name!r} "
+                    f"({source.notebook}, cell {ref.index} (id {ref.id})): Feast cannot serve both",
+                    where=view.cell.ref,
+                    line=1,
+                    fix=f"rename the request field (e.g. --request {field}_request:TYPE and the "
+                    f"column in the cell), or drop the feature from {source.name!r}",
+                )
+
+
 def _plan_views(
     notebooks: Sequence[_Notebook], repo: Path, freeze_all: bool = False
 ) -> tuple[list[ViewPlan], dict[str, str], dict[str, str], dict[str, list]]:
@@ -239,6 +256,7 @@ def _plan_views(
                 line=2,
                 fix="derive the new columns from features of views above, or declare --request COL:TYPE",
             )
+        _check_request_names(view, sources)
         columns = typer.on_demand(view, [p.spec for p in sources])
         typed.append(compile_served_view(replace(plan, columns=columns, sources=tuple(p.name for p in sources))))
     return typed, typer.key_types, transforms, frozen
