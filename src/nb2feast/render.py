@@ -8,6 +8,7 @@ content, so a hand edit is detected before it is overwritten.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -154,27 +155,32 @@ def _transform_function(plan: ViewPlan) -> cst.Module:
     )
 
 
-def _load_inputs_function(plan: ViewPlan) -> cst.Module:
-    """`load_inputs()`: the notebook's loading code for the cell's input frames, by name."""
+@functools.lru_cache(maxsize=16_384)
+def _statement_code(node: cst.BaseStatement, depth: int) -> str:
+    """A statement's code at `depth` levels of indentation, laid out by LibCST (so multi-line
+    strings keep their text). Cached by node: a preprocessing statement shared by many
+    cells is laid out once, not once per cell."""
+    wrapped = node
+    for _ in range(depth):
+        wrapped = cst.If(test=cst.Name("_"), body=cst.IndentedBlock(body=[wrapped]))
+    return cst.Module(body=[wrapped]).code.split("\n", depth)[depth]
+
+
+def _load_inputs_function(plan: ViewPlan) -> str:
+    """`load_inputs()`: the notebook's loading code for the cell's input frames, by name.
+    Assembled from each statement's cached code: the cost does not grow with the number
+    of cells sharing a loading slice."""
     spec = plan.spec
-    loads = [
-        cst.parse_statement(f"{view} = {view}_transform.build()\n") for view in spec.upstream
-    ] + [s.node for s in spec.loading]
-    if not loads:
-        loads = [cst.parse_statement("pass\n")]
+    loads = [f"        {view} = {view}_transform.build()\n" for view in spec.upstream]
+    loads += [_statement_code(s.node, 2) for s in spec.loading]
     frames = ", ".join(f"{json.dumps(name)}: {name}" for name in spec.inputs)
-    return parse_template_module(
-        "def load_inputs() -> dict[str, pd.DataFrame]: {body}\n",
-        body=_block(
-            [
-                _docstring("The cell's input frames, loaded as the notebook loads them, from its folder."),
-                cst.With(
-                    items=[cst.WithItem(cst.parse_expression("contextlib.chdir(NOTEBOOK_DIR)"))],
-                    body=_block(loads),
-                ),
-                cst.parse_statement(f"return {{{frames}}}\n"),
-            ]
-        ),
+    doc = _triple("The cell's input frames, loaded as the notebook loads them, from its folder.")
+    return (
+        "def load_inputs() -> dict[str, pd.DataFrame]:\n"
+        f"    {doc}\n"
+        "    with contextlib.chdir(NOTEBOOK_DIR):\n"
+        + ("".join(loads) or "        pass\n")
+        + f"    return {{{frames}}}\n"
     )
 
 
@@ -207,7 +213,7 @@ def render_transform(plan: ViewPlan) -> str:
         f"NOTEBOOK_DIR = (pathlib.Path(__file__).resolve().parent / {folder}).resolve()\n"
     )
     parts.append(_transform_function(plan).code)
-    parts.append(_load_inputs_function(plan).code)
+    parts.append(_load_inputs_function(plan))
     if batch:
         parts.append(_build_function(plan))
     # Laid out by construction (PEP 8 blank lines); the cell's own code keeps its formatting.
@@ -223,14 +229,21 @@ def _support_block(statements: Sequence) -> str:
     chunks: list[str] = []
     previous_def = previous_import = False
     for statement in statements:
-        node = statement.node.with_changes(leading_lines=[l for l in statement.node.leading_lines if l.comment])
+        node = statement.node
         is_def = isinstance(node, (cst.FunctionDef, cst.ClassDef))
         is_import = m.matches(node, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()]))
         if chunks:
             chunks.append("\n\n" if (is_def or previous_def) else "\n" if previous_import and not is_import else "")
-        chunks.append(cst.Module(body=[node]).code)
+        chunks.append(_support_code(node))
         previous_def, previous_import = is_def, is_import
     return "".join(chunks)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _support_code(node: cst.BaseStatement) -> str:
+    """A module-level statement without its blank leading lines (kept: its comments)."""
+    kept = node.with_changes(leading_lines=[line for line in node.leading_lines if line.comment])
+    return cst.Module(body=[kept]).code
 
 
 def render_transforms_init(plans: Sequence[ViewPlan]) -> str:
