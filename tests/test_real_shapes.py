@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import TX_SOURCE, write_notebook
 
@@ -98,3 +99,29 @@ def test_request_field_named_like_a_source_feature_is_refused_naming_both_places
     err = capsys.readouterr().err
     assert "nb.ipynb: cell 3 (id c3), line 1: --request avg_ticket_7d has the name of a feature of 'spend'" in err
     assert "cell 1 (id c1)" in err and "rename the request field" in err
+
+
+def test_an_exception_in_user_code_during_export_names_its_cell_and_line(folder: Path, capsys):
+    # Given a preprocessing cell whose third line fails on the data (types must be computed)
+    notebook = write_notebook(
+        folder / "nb.ipynb", LOAD, "x = 1\ntx['ok'] = 1.0\ntx['ratio'] = tx['amount'] / tx['no_such_column']", SPEND,
+    )
+    capsys.readouterr()
+    # When it is exported, Then exit 2 at that cell and line with the exception's one line
+    assert export(notebook) == 2
+    err = capsys.readouterr().err
+    assert "nb.ipynb: cell 1 (id c1), line 3: running the generated transform failed: KeyError: 'no_such_column'" in err
+    assert "Traceback" not in err
+
+
+def test_an_exception_in_user_code_during_materialize_names_its_cell_and_line(folder: Path, capsys):
+    # Given an exported repository whose source data then changes under it
+    notebook = write_notebook(folder / "nb.ipynb", LOAD, "tx['half'] = tx['amount'] / 2", SPEND)
+    assert export(notebook) == 0
+    pd.read_parquet(folder / "tx.parquet").drop(columns=["amount"]).to_parquet(folder / "tx.parquet")
+    capsys.readouterr()
+    # When materialize rebuilds the tables, Then exit 2 names the cell and line that failed
+    assert main(["materialize", str(folder / "repo")]) == 2
+    err = capsys.readouterr().err
+    assert "cell 1 (id c1), line 1: building 'spend' failed: KeyError: 'amount'" in err
+    assert "Traceback" not in err

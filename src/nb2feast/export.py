@@ -28,6 +28,7 @@ from nb2feast.infer import (
     run_build,
     source_key,
 )
+from nb2feast.linemap import LineMap, maps_for_views
 from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
 from nb2feast.read import read_notebook
 from nb2feast.render import ViewPlan, plan_entities, render_repo, render_transform, render_transforms_init
@@ -148,7 +149,11 @@ class _Typer:
         return features
 
     def frame(self, view: ViewSpec):  # noqa: ANN201
-        return run_build(self.package, view, self.frames)
+        return run_build(self.package, view, self.frames, self.line_maps)
+
+    def line_maps(self) -> dict[str, LineMap]:
+        """Generated lines -> notebook cells and lines, to place a failing transform's error."""
+        return maps_for_views(self.transforms, [v for nb in self.notebook_of.values() for v in nb.views])
 
     def on_demand(self, view: ViewSpec, upstream: Sequence[ViewSpec]) -> tuple[Column, ...]:
         recorded = self.recorded(view)
@@ -158,7 +163,7 @@ class _Typer:
         for source in upstream:
             frame = self.frame(source)
             frames[source.name] = frame[[c for c in frame.columns if c not in (*source.flags.entities,)]]
-        return on_demand_columns(self.package, view, frames)
+        return on_demand_columns(self.package, view, frames, self.line_maps)
 
 
 def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str, list]:
