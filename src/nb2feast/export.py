@@ -28,6 +28,7 @@ from nb2feast.infer import (
     run_build,
     source_key,
 )
+from nb2feast.inline import inline_local_code, local_modules
 from nb2feast.linemap import LineMap, maps_for_views
 from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
 from nb2feast.read import read_notebook
@@ -201,7 +202,7 @@ def compile_served_view(plan: ViewPlan) -> ViewPlan:
             [s.node for s in view.body],
             view.input_frame,
             [c.name for c in plan.columns],
-            [s.node for s in view.support],
+            plan.udf_support if plan.udf_support is not None else [s.node for s in view.support],
             view.name,
             result=view.result_name,
         )
@@ -236,8 +237,17 @@ def _plan_views(
     transforms: dict[str, str] = {}
     for notebook in notebooks:
         from_transforms = os.path.relpath(notebook.path.resolve().parent, (repo / "transforms").resolve())
+        folder = notebook.path.resolve().parent
         for view in notebook.views:
-            plan = ViewPlan(spec=view, notebook=notebook.display, notebook_dir_from_transforms=from_transforms)
+            plan = ViewPlan(
+                spec=view,
+                notebook=notebook.display,
+                notebook_dir_from_transforms=from_transforms,
+                local_modules=local_modules([*view.support, *view.loading_support, *view.loading], folder),
+                udf_support=inline_local_code(view.support, view.body, folder, view.name)
+                if view.flags.on_demand
+                else None,
+            )
             plans.append(plan)
             transforms[f"transforms/{view.name}.py"] = render_transform(plan)
     transforms["transforms/__init__.py"] = render_transforms_init(plans)
