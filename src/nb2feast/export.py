@@ -27,11 +27,14 @@ from nb2feast.infer import (
     on_demand_columns,
     read_sidecar,
     run_build,
+    sidecar_path,
 )
 from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
+from nb2feast.names import check_unique_names, comment_text, escape_text
 from nb2feast.read import read_notebook
 from nb2feast.render import ViewPlan, plan_entities, render_repo, render_transform, render_transforms_init
 from nb2feast.select import select_feature_cells, split_magic
+from nb2feast.types import FEAST_TYPES
 from nb2feast.write import MANIFEST, stale_files, write_repo
 
 
@@ -65,8 +68,8 @@ def _detect_hazards(notebook: _Notebook) -> list[Hazard]:
 
 
 def load_notebook(path: Path, repo: Path) -> _Notebook:
-    display = os.path.relpath(path.resolve(), repo.resolve())
     cells = read_notebook(path, display=str(path))
+    display = os.path.relpath(path.resolve(), repo.resolve())
     feature_cells = select_feature_cells(cells)
     return _Notebook(path, display, cells, feature_cells, extract_views(cells, feature_cells))
 
@@ -86,6 +89,34 @@ def _check_unique(notebooks: Sequence[_Notebook]) -> None:
             seen_views[view.name] = view
 
 
+def _check_generated_names(plans: Sequence[ViewPlan]) -> None:
+    """Names the generated modules define must not collide (view `a_source` vs view `a`)."""
+    names: list[tuple[str, str]] = []
+    for plan in plans:
+        what = f"view {plan.name!r}"
+        names.append((plan.name, what))
+        if plan.spec.flags.on_demand:
+            names.append((f"{plan.name}_pandas", what))
+            if plan.spec.flags.requests:
+                names.append((f"{plan.name}_request", what))
+        else:
+            names.append((f"{plan.name}_source", what))
+    try:
+        check_unique_names(names)
+    except UserError as error:
+        raise UserError(error.message, where=plans[-1].spec.cell.ref, line=1, fix=error.fix) from None
+
+
+def check_project(project: str) -> str:
+    """A Feast project name (it is written into feature_store.yaml)."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", project):
+        raise UserError(
+            f"project name {escape_text(project)[:70]!r} is not a Feast project name",
+            fix="use letters, digits and _, starting with a letter (at most 63 characters)",
+        )
+    return project
+
+
 def _check_feature_names(plans: Sequence[ViewPlan]) -> None:
     owner: dict[str, ViewPlan] = {}
     for plan in plans:
@@ -102,6 +133,39 @@ def _check_feature_names(plans: Sequence[ViewPlan]) -> None:
             owner[column.name] = plan
 
 
+def check_recorded(entry: dict, view: ViewSpec, sidecar: str) -> dict:
+    """A sidecar entry is data from a file anyone can edit: its names are strings, its
+    Feast types from the closed set, its frozen values numbers; else exit 2."""
+    features, dtypes, types = entry.get("features"), entry.get("dtypes"), entry.get("feast_types")
+    keys = () if view.flags.on_demand else view.flags.entities
+    problem = None
+    if not (isinstance(features, list) and isinstance(dtypes, dict) and isinstance(types, dict)):
+        problem = "needs lists 'features', 'dtypes' and 'feast_types'"
+    elif not all(isinstance(f, str) and isinstance(dtypes.get(f), str) for f in features):
+        problem = "has a feature without a dtype"
+    else:
+        for name in [*features, *(k for k in keys if k in types)]:
+            if types.get(name) not in FEAST_TYPES:
+                shown = escape_text(str(types.get(name)))[:40]
+                problem = f"gives column {escape_text(name)[:60]!r} the unknown Feast type {shown!r}"
+                break
+    frozen = entry.get("frozen")
+    if problem is None and frozen is not None:
+        values = frozen.get("values") if isinstance(frozen, dict) else None
+        if not isinstance(values, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()
+        ) or not isinstance(frozen.get("provenance"), str):
+            problem = "has frozen values that are not numbers"
+    if problem is not None:
+        raise UserError(
+            f"{sidecar} {problem} (view {view.name!r})",
+            where=view.cell.ref,
+            line=1,
+            fix=f"run the cell again to record its types, or delete {sidecar}",
+        )
+    return entry
+
+
 class _Typer:
     """Columns per view: from the sidecar when it is fresh, else from running the transforms."""
 
@@ -115,9 +179,14 @@ class _Typer:
         self.key_types: dict[str, str] = {}
 
     def recorded(self, view: ViewSpec) -> dict | None:
-        entry = self.sidecars[self.notebook_of[view.name].path].get(view.name)
-        if entry and entry.get("cell_hash") == sidecar_key(view.cell) and entry.get("feast_types"):
-            return entry
+        notebook = self.notebook_of[view.name].path
+        entry = self.sidecars[notebook].get(view.name)
+        if (
+            isinstance(entry, dict)
+            and entry.get("cell_hash") == sidecar_key(view.cell)
+            and entry.get("feast_types")
+        ):
+            return check_recorded(entry, view, sidecar_path(notebook).name)
         return None
 
     @property
@@ -167,14 +236,17 @@ def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str,
         recorded = (typer.recorded(view) or {}).get("frozen")
         names = {t.const_name for t in targets}
         if recorded and names <= set(recorded["values"]):
-            values, provenance = recorded["values"], recorded["provenance"]
+            values, provenance = recorded["values"], comment_text(recorded["provenance"])
         else:
             module = getattr(typer.package, view.name)
             with TRANSFORM_LOCK:
                 frame = module.load_inputs()[view.input_frame]
             values = compute_values(frame, targets, view.input_frame, vars(module))
             ref = view.cell.ref
-            provenance = f"{len(frame)} rows of {view.input_frame} ({plan.notebook}, cell {ref.index}), computed by export"
+            provenance = comment_text(
+                f"{len(frame)} rows of {view.input_frame} ({plan.notebook}, cell {ref.index}), "
+                "computed by export"
+            )
         plans[number] = replace(plan, spec=freeze_view(view, values, provenance))
         frozen[view.name] = targets
     return frozen
@@ -311,7 +383,8 @@ def export_notebooks(
             hazards = mark_frozen(hazards, plan.name, frozen[plan.name])
     hazards = tuple(hazards)
     _check_feature_names(plans)
-    project = project or default_project([nb.path for nb in loaded])
+    _check_generated_names(plans)
+    project = check_project(project or default_project([nb.path for nb in loaded]))
     entities = plan_entities(plans, key_types)
     files = render_repo(plans, entities, transforms, project)
     files[MANIFEST] = _manifest(plans, project, loaded, hazards)
