@@ -35,7 +35,7 @@ from nb2feast.read import read_notebook
 from nb2feast.render import ViewPlan, plan_entities, render_repo, render_transform, render_transforms_init
 from nb2feast.select import select_feature_cells, split_magic
 from nb2feast.types import FEAST_TYPES
-from nb2feast.write import MANIFEST, stale_files, write_repo
+from nb2feast.write import MANIFEST, seal_manifest, stale_files, write_repo
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,39 @@ def load_notebook(path: Path, repo: Path) -> _Notebook:
     display = os.path.relpath(path.resolve(), repo.resolve())
     feature_cells = select_feature_cells(cells)
     return _Notebook(path, display, cells, feature_cells, extract_views(cells, feature_cells))
+
+
+def _previous_manifest(out: Path) -> dict:
+    try:
+        body = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _neighbours(previous: dict, loaded: Sequence[_Notebook], out: Path, force: bool) -> list[_Notebook]:
+    """The other notebooks whose views the repository holds: each notebook owns its views,
+    so exporting one exports them again as they are (never removes them)."""
+    given = {nb.path.resolve() for nb in loaded}
+    found: list[_Notebook] = []
+    names = previous.get("notebooks") if isinstance(previous.get("notebooks"), list) else []
+    for display in names:
+        if not isinstance(display, str):
+            continue
+        path = Path(os.path.normpath(out.resolve() / display))
+        if path.resolve() in given or any(nb.path.resolve() == path.resolve() for nb in found):
+            continue
+        if not path.is_file():
+            if force:
+                continue
+            raise UserError(
+                f"the repository also holds the views of {escape_text(display)!r}, "
+                "which is not there any more",
+                where=escape_text(str(out)),
+                fix="restore that notebook, or pass --force to drop its views",
+            )
+        found.append(load_notebook(path, out))
+    return found
 
 
 def _check_unique(notebooks: Sequence[_Notebook]) -> None:
@@ -319,7 +352,7 @@ def _manifest(
         "views": views,
         "hazards": [h.to_dict() for h in hazards],
     }
-    return json.dumps(body, indent=2, sort_keys=False) + "\n"
+    return seal_manifest(body)
 
 
 def manifest_entry(plan: ViewPlan) -> dict:
@@ -372,6 +405,9 @@ def export_notebooks(
     if not notebooks:
         raise UserError("no notebook given")
     loaded = [load_notebook(Path(nb), out) for nb in notebooks]
+    previous = _previous_manifest(out)
+    loaded += _neighbours(previous, loaded, out, force)
+    project = project or previous.get("project")
     _check_unique(loaded)
     if not any(nb.views for nb in loaded):
         raise UserError("no %%feature cell found", where=", ".join(map(str, notebooks)),
