@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from helpers import write_notebook
+
 from nb2feast import write
 from nb2feast.cli import main
 

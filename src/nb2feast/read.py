@@ -25,7 +25,7 @@ def read_notebook(path: Path, display: str | None = None) -> tuple[NotebookCell,
         raise UserError("cannot read the notebook: it is nested too deeply", where=name) from None
     except OSError as exc:  # a symlink loop, a folder, no permission, a name too long
         raise UserError(f"cannot read the notebook: {exc.strerror or exc}", where=name) from None
-    except Exception as exc:  # nbformat raises NotJSONError, ValueError, UnicodeDecodeError, ...
+    except Exception as exc:  # noqa: BLE001 - nbformat raises NotJSONError, ValueError, ...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(
             f"cannot read the notebook: {first[:200]}",
