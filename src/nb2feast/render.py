@@ -21,6 +21,8 @@ from libcst.helpers import parse_template_module
 from nb2feast import __version__
 from nb2feast.extract import ViewSpec
 from nb2feast.model import Column
+from nb2feast.names import comment_text, docstring_literal, name_problem
+from nb2feast.types import FEAST_TYPES
 
 HASH_PREFIX = "nb2feast-sha256: "
 
@@ -52,7 +54,7 @@ class ViewPlan:
 def with_header(text: str, comment: str, lines: Sequence[str]) -> str:
     """Prefix `text` with comment lines and the hash of `text` (hand-edit detection)."""
     digest = hashlib.sha256(text.encode()).hexdigest()
-    head = "".join(f"{comment} {line}\n" for line in lines)
+    head = "".join(f"{comment} {comment_text(line)}\n" for line in lines)
     return f"{head}{comment} {HASH_PREFIX}{digest}\n{text}"
 
 
@@ -60,9 +62,8 @@ def split_header(text: str) -> tuple[str | None, str]:
     """(recorded hash, body) of a generated file; hash None when there is no header."""
     lines = text.split("\n")
     for number, line in enumerate(lines[:8]):
-        _, sep, digest = line.partition(HASH_PREFIX)
-        if sep and line.lstrip().startswith(("#", "//")):
-            return digest.strip(), "\n".join(lines[number + 1 :])
+        if line.startswith((f"# {HASH_PREFIX}", f"// {HASH_PREFIX}")):
+            return line.partition(HASH_PREFIX)[2].strip(), "\n".join(lines[number + 1 :])
     return None, text
 
 
@@ -133,7 +134,7 @@ def _docstring(text: str) -> cst.SimpleStatementLine:
 
 
 def _triple(text: str) -> str:
-    return '"""' + text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '"""'
+    return docstring_literal(text)
 
 
 
@@ -278,8 +279,15 @@ def _list(items: Sequence[cst.BaseExpression]) -> cst.List:
     return cst.List([cst.Element(i) for i in items])
 
 
+def _feast_type(name: str) -> cst.Name:
+    """Feast types are names in the generated code: only from the closed set."""
+    if name not in FEAST_TYPES:
+        raise ValueError(f"not a Feast type: {name!r}")  # export refuses these before render
+    return cst.Name(name)
+
+
 def _field(column: Column) -> cst.Call:
-    return _call("Field", name=_string(column.name), dtype=cst.Name(column.feast_type))
+    return _call("Field", name=_string(column.name), dtype=_feast_type(column.feast_type))
 
 
 def _ttl(seconds: int) -> cst.BaseExpression:
@@ -296,12 +304,19 @@ def _tags(pairs: Sequence[tuple[str, str]]) -> cst.Dict | None:
 
 
 def _assign(target: str, value: cst.BaseExpression, comment: str) -> str:
-    return f"# {comment}\n{target} = {_layout(value, 0, f'{target} = ')}\n"
+    return f"# {comment_text(comment)}\n{target} = {_layout(value, 0, f'{target} = ')}\n"
 
 
 def entity_variable(key: str, taken: set[str]) -> str:
+    """`customer_id` -> `customer`; never a keyword, a generated import or a taken name."""
     base = key[:-3] if key.endswith("_id") and len(key) > 3 else key
-    return base if base not in taken else f"{base}_entity"
+    for candidate in (base, f"{base}_entity", f"{key}_entity"):
+        if candidate not in taken and name_problem(candidate) is None:
+            return candidate
+    number = 1
+    while f"entity_{number}" in taken:
+        number += 1
+    return f"entity_{number}"
 
 
 @dataclass(frozen=True)
@@ -391,9 +406,10 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
         ).body[0]
 
     why = "the served view" if function == plan.name else "pandas twin, for batch retrieval and parity"
-    comment = f"# {plan.notebook}, cell {ref.index} (id {ref.id}): {why}, mode={mode}.\n"
+    where = comment_text(f"{plan.notebook}, cell {ref.index} (id {ref.id})")
+    comment = f"# {where}: {why}, mode={mode}.\n"
     if mode == "pandas" and function == plan.name:
-        comment += f"# Pandas mode: {plan.pandas_reason}.\n"
+        comment += f"# Pandas mode: {comment_text(plan.pandas_reason)}.\n"
     return comment + "@" + _layout(decorator, 0, "@") + "\n" + cst.Module(body=[function_def]).code
 
 
