@@ -264,6 +264,7 @@ class ExportResult:
     hazards: tuple[Hazard, ...] = ()
     views: tuple[dict, ...] = ()  # the manifest's view entries
     wrote: bool = False
+    texts: dict = field(default_factory=dict, compare=False, repr=False)  # --check: path -> text
 
     def to_dict(self) -> dict:
         return {

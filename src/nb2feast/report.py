@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import html
 import json
-
 import math
 from collections.abc import Sequence
 
-from nb2feast.model import PHASES, Hazard, ParityCheck, ParityFeature, ParityReport, ViewParity, ViewStatus
+from nb2feast.model import (
+    PHASES,
+    Hazard,
+    ParityCheck,
+    ParityFeature,
+    ParityReport,
+    ViewParity,
+    ViewStatus,
+)
 
 # Feast's offline join returns Int64 features as float64 where it leaves nulls: said once.
 FEAST_NULL_WIDENING = ("int64", "float64")
