@@ -145,6 +145,10 @@ class ParityCheck:
         )
 
 
+# The kernel verify starts is told where to leave each cell's frames, and which notebook it runs.
+CAPTURE_ENV = "NB2FEAST_CAPTURE_DIR"
+NOTEBOOK_ENV = "NB2FEAST_NOTEBOOK"
+
 # What verify says about a view, most pressing first; the one verdict every surface shows.
 ViewStatus = Literal["stale", "error", "mismatch", "hazard", "ok"]
 # Verify's phases, in the order they run (the report's timings follow it).
@@ -194,6 +198,7 @@ class ParityReport:
     hazards: tuple[Hazard, ...] = ()
     timings: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    cells: tuple[tuple[str, int], ...] = ()  # (view, cell index), for annotations
 
     def status(self, view: ViewParity) -> ViewStatus:
         from nb2feast.report import view_status
@@ -461,9 +466,6 @@ class CaptureMeta:
     input_frame: str | None = None
     features: tuple[str, ...] = ()
     dtypes: dict = field(default_factory=dict)
-
-    ENV = "NB2FEAST_CAPTURE_DIR"  # the kernel's env var naming the capture dir
-    NOTEBOOK_ENV = "NB2FEAST_NOTEBOOK"  # the kernel's env var naming the notebook it runs
 
     @classmethod
     def from_json(cls, data: Mapping) -> CaptureMeta:

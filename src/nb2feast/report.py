@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from nb2feast.model import (
     PHASES,
@@ -282,3 +282,110 @@ def render_html(report: ParityReport) -> str:
 
 def _badge(ok: bool, good: str, bad: str) -> str:
     return f"<span class='nb2f-ok'>{good}</span>" if ok else f"<span class='nb2f-fail'>{bad}</span>"
+
+
+# CI formats ----------------------------------------------------------------------------
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(level: str, message: str, file: str = "", line: int | None = None, title: str = "") -> str:
+    """One GitHub Actions workflow command (`::error file=NB,line=L::message`)."""
+    props = []
+    if file:
+        props.append(f"file={_escape_property(file)}")
+    if line:
+        props.append(f"line={int(line)}")
+    if title:
+        props.append(f"title={_escape_property(title)}")
+    return f"::{level} {','.join(props)}::{_escape_data(message)}" if props else f"::{level}::{_escape_data(message)}"
+
+
+_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def hazard_annotations(hazards: Sequence[Hazard], notebook: str, lines: Mapping[tuple[int, int], int]) -> list[str]:
+    """Hazards as annotations at the notebook line of their cell line (`lines`: (cell, line) -> file line)."""
+    return [
+        annotation(
+            _LEVELS.get(h.severity, "warning"),
+            f"{h.code} {h.category} in cell {h.cell_index} (id {h.cell_id}), line {h.line}: {h.message}"
+            + (f" Fix: {h.fix}" if h.fix else ""),
+            file=notebook,
+            line=lines.get((h.cell_index, h.line)),
+            title=f"nb2feast {h.code}",
+        )
+        for h in hazards
+    ]
+
+
+def render_github(report: ParityReport, lines: Mapping[tuple[int, int], int] | None = None) -> str:
+    """The report as GitHub Actions annotations: stale views, errors, mismatches, hazards."""
+    lines = lines or {}
+    cells = dict(report.cells)
+    out = []
+    for view in report.views:
+        status = view_status(view, report.hazards)
+        if status in ("ok", "hazard"):
+            continue
+        where = lines.get((cells.get(view.name, -1), 1))
+        reasons = list(view.stale)
+        if view.error is not None:
+            reasons.append(f"{view.error.phase} failed: {view.error.message}")
+        for check in view.checks:
+            label = f"{check.path}{'/' + check.mode if check.mode else ''}"
+            if check.error:
+                reasons.append(f"{label}: {check.error}")
+            elif check.rows_expected != check.rows_returned:
+                reasons.append(f"{label}: Feast returned {check.rows_returned} rows for {check.rows_expected}")
+            reasons += [f"{label} {f.name}: {_why(f)}" for f in check.features if not f.ok]
+        for reason in reasons:
+            out.append(annotation("error", f"view {view.name} is {status}: {reason}", report.notebook, where,
+                                  f"nb2feast verify: {view.name}"))
+    out += hazard_annotations(report.hazards, report.notebook, lines)
+    out.append(annotation("notice" if report.ok else "error", headline(report), title="nb2feast verify"))
+    return "\n".join(out) + "\n"
+
+
+def render_junit(report: ParityReport) -> str:
+    """JUnit XML: one test case per view and check (freshness, each retrieval, time travel)."""
+    from xml.etree import ElementTree as ET
+
+    suite = ET.Element("testsuite", name="nb2feast verify")
+    counts = {"tests": 0, "failures": 0, "errors": 0}
+
+    def case(view: str, name: str, failure: str | None = None, error: str | None = None) -> None:
+        element = ET.SubElement(suite, "testcase", classname=f"nb2feast.{view}", name=name)
+        counts["tests"] += 1
+        if error is not None:
+            ET.SubElement(element, "error", message=error.splitlines()[0][:200]).text = error
+            counts["errors"] += 1
+        elif failure is not None:
+            ET.SubElement(element, "failure", message=failure.splitlines()[0][:200]).text = failure
+            counts["failures"] += 1
+
+    for view in report.views:
+        case(view.name, "fresh", failure="\n".join(view.stale) or None)
+        if view.error is not None:
+            case(view.name, view.error.phase, error=view.error.message)
+        for check in view.checks:
+            label = f"{check.path}{'[' + check.mode + ']' if check.mode else ''}"
+            problems = [f"{f.name}: {_why(f)}" for f in check.features if not f.ok]
+            if check.rows_expected != check.rows_returned and check.error is None:
+                problems.insert(0, f"Feast returned {check.rows_returned} rows for {check.rows_expected}")
+            case(view.name, label, failure="\n".join(problems) or None, error=check.error)
+        if view.kind == "batch":
+            leaks = [h for h in report.hazards if h.view == view.name and h.severity == "error"]
+            case(view.name, "hazards", failure="\n".join(f"{h.code}: {h.message}" for h in leaks) or None)
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    root = ET.Element("testsuites", name="nb2feast", **{k: str(v) for k, v in counts.items()})
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
