@@ -455,7 +455,7 @@ def export_notebooks(
     if check:
         stale = tuple(stale_files(out, files))
         return ExportResult(ok=not stale and no_errors, out=str(out), files=tuple(sorted(files)),
-                            stale=stale, hazards=hazards, views=views)
+                            stale=stale, hazards=hazards, views=views, texts=dict(files))
     written = write_repo(out, files, force=force)
     return ExportResult(ok=no_errors, out=str(out), files=tuple(written), hazards=hazards, views=views, wrote=True)
 
