@@ -11,7 +11,6 @@ loads a generated repository's transforms and inputs and runs it on every batch 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import pandas as pd
 
 from nb2feast.compare import json_value, values_equal
 from nb2feast.hazards._clock import ClockTrace, trace_clock
+from nb2feast.hazards.late_arrival import is_arrival_name
 from nb2feast.model import Hazard
 
 CODE = "NB2F310"
@@ -73,11 +73,6 @@ FIX_UNCHECKED = (
     "make the view's timestamp a column of an input or a plain expression of one input "
     'column (`ts = pd.to_datetime(df["booked_on"])`), so time travel can cut the inputs '
     "by it"
-)
-ARRIVAL_NAMES = re.compile(
-    r"(^|_)(created|creation|ingest(ed|ion)?|updated|modified|loaded|load|arrived|arrival|"
-    r"received|inserted|recorded|processed|etl|written)(_|$)",
-    re.IGNORECASE,
 )
 
 
@@ -322,7 +317,7 @@ def arrival_column(frame: pd.DataFrame, clock: str, *, named: bool = True) -> st
         if (lag < 0).any():
             continue
         later = float((lag > 0).mean())
-        by_name = bool(ARRIVAL_NAMES.search(str(column)))
+        by_name = is_arrival_name(str(column))
         if (by_name and later > 0) or (not named and later >= 0.5):
             candidate = (by_name, later, column)
             if best is None or candidate[:2] > best[:2]:
