@@ -265,13 +265,24 @@ def test_a_late_arriving_row_is_not_leakage() -> None:
     frame = pd.DataFrame(
         {
             "k": [1, 1, 1],
-            "ts": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 10:00", "2024-01-03 10:00"], utc=True),
-            "created": pd.to_datetime(["2024-01-03 12:00", "2024-01-02 10:05", "2024-01-03 10:05"], utc=True),
+            "ts": pd.to_datetime(
+                ["2024-01-01 10:00", "2024-01-02 10:00", "2024-01-03 10:00"], utc=True
+            ),
+            "created": pd.to_datetime(
+                ["2024-01-03 12:00", "2024-01-02 10:05", "2024-01-03 10:05"], utc=True
+            ),
             "x": [1.0, 2.0, 3.0],
         }
     )
-    view = {"name": "late", "entities": ["k"], "timestamp": "ts", "created": "created",
-            "features": [{"name": "x"}], "cell_index": 1, "cell_id": "c1"}
+    view = {
+        "name": "late",
+        "entities": ["k"],
+        "timestamp": "ts",
+        "created": "created",
+        "features": [{"name": "x"}],
+        "cell_index": 1,
+        "cell_id": "c1",
+    }
     hazards = time_travel_hazards(view, lambda events: events.copy(), {"events": frame})
     assert hazards == ()
 
@@ -297,9 +308,7 @@ def run_travel_example(block: str) -> tuple[tuple[Hazard, ...], set[str] | None]
     magic, _, body = feature.partition("\n")
     flags = parse_flags(magic.removeprefix("%%feature"))
     named = set(re.findall(r"\w+", body))
-    frames = {
-        k: v for k, v in namespace.items() if isinstance(v, pd.DataFrame) and k in named
-    }
+    frames = {k: v for k, v in namespace.items() if isinstance(v, pd.DataFrame) and k in named}
 
     def transform(**inputs: pd.DataFrame) -> pd.DataFrame:
         scope = {**namespace, **inputs}
@@ -340,8 +349,11 @@ def test_catalogue_time_travel_example(kind: str, code: str, block: str) -> None
     assert code in codes, [h.message for h in hazards]
     assert all(h.message and h.fix for h in hazards)
     if leaks is not None:
-        named = {h.message.split("feature ")[1].split(" ")[0].strip("'") for h in hazards
-                 if h.code == CODE}
+        named = {
+            h.message.split("feature ")[1].split(" ")[0].strip("'")
+            for h in hazards
+            if h.code == CODE
+        }
         assert named == leaks, [h.message for h in hazards]
 
 

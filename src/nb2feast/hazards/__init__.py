@@ -131,9 +131,7 @@ def detect_hazards(
     ]
     found += clock_flow_hazards(feature_cell, slice_statements)
     hazards = set(own) | set(found)
-    return tuple(
-        sorted(hazards, key=lambda h: (h.cell_index, h.line, h.col, h.code, h.message))
-    )
+    return tuple(sorted(hazards, key=lambda h: (h.cell_index, h.line, h.col, h.code, h.message)))
 
 
 def _cell_hazards(feature_cell: FeatureCell, cells: Sequence[NotebookCell]) -> tuple[Hazard, ...]:
@@ -206,7 +204,9 @@ def _statement_hazards(
     as_cell = FeatureCell(cell, flags, cell.source)
     view = _statement_view(as_cell, cells)
     names = _trigger_names(code, view)
-    detectors = [d for d in SLICE_DETECTORS if d.applies(FeatureCell(cell, flags, code), view, names)]
+    detectors = [
+        d for d in SLICE_DETECTORS if d.applies(FeatureCell(cell, flags, code), view, names)
+    ]
     if not detectors:
         return ()
     header_lines = view.header.count("\n")

@@ -174,9 +174,9 @@ def _join(
                 "match is off by the UTC offset: values from hours after the event)"
             ),
             fix=(
-                "join aware times: keep the column in UTC (.dt.tz_convert(\"UTC\")) and make "
-                "the other side aware too (.dt.tz_localize(\"America/New_York\")"
-                ".dt.tz_convert(\"UTC\") for local readings)"
+                'join aware times: keep the column in UTC (.dt.tz_convert("UTC")) and make '
+                'the other side aware too (.dt.tz_localize("America/New_York")'
+                '.dt.tz_convert("UTC") for local readings)'
             ),
             view=cell.flags.name,
         )

@@ -43,9 +43,7 @@ class LateArrivalVisitor(HazardVisitor):
     ) -> bool:
         flags = feature_cell.flags
         return (
-            not flags.on_demand
-            and not flags.created
-            and bool(_ANYWHERE.search(feature_cell.body))
+            not flags.on_demand and not flags.created and bool(_ANYWHERE.search(feature_cell.body))
         )
 
     def __init__(self, ctx) -> None:

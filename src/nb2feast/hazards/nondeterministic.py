@@ -82,11 +82,15 @@ class NondeterministicVisitor(HazardVisitor):
         value assigned to the `--created` column (or one named like it) is its stamp."""
         for assign in m.findall(node, m.Assign()):
             for target in assign.targets:
-                names = [target.target.value] if isinstance(target.target, cst.Name) else [
-                    s.evaluated_value
-                    for element in getattr(target.target, "slice", ())
-                    for s in m.findall(element, m.SimpleString())
-                ]
+                names = (
+                    [target.target.value]
+                    if isinstance(target.target, cst.Name)
+                    else [
+                        s.evaluated_value
+                        for element in getattr(target.target, "slice", ())
+                        for s in m.findall(element, m.SimpleString())
+                    ]
+                )
                 for name in names:
                     if self._is_stamp(name):
                         self._stamps(name, assign.value)
