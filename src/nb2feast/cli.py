@@ -15,6 +15,7 @@ from pathlib import Path
 from nb2feast import __version__
 from nb2feast.errors import UserError
 from nb2feast.model import ExportResult, Hazard
+from nb2feast.names import escape_text
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -142,11 +143,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except OSError as exc:  # a folder that cannot be written, a name too long, a full disk
+        where = escape_text(str(exc.filename or ""))
+        return _refuse(UserError(escape_text(exc.strerror or str(exc)), where=where), args)
     except UserError as error:
-        if getattr(args, "format", "text") == "json":
-            print(json.dumps({"ok": False, "error": error.to_dict()}, indent=2))
-        print(f"nb2feast: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(error, args)
+
+
+def _refuse(error: UserError, args: argparse.Namespace) -> int:
+    """Bad input: one line (and a fix) on stderr, the error as JSON with --format json."""
+    if getattr(args, "format", "text") == "json":
+        print(json.dumps({"ok": False, "error": error.to_dict()}, indent=2))
+    print(f"nb2feast: error: {error}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def run() -> None:
