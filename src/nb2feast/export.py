@@ -58,11 +58,21 @@ def sidecar_key(feature_cell: FeatureCell) -> str:
 
 
 def _detect_hazards(notebook: _Notebook) -> list[Hazard]:
+    """Each view's hazards, its slice (helpers, loading statements) checked with it."""
     from nb2feast.hazards import detect_hazards
 
+    views = notebook.views
+    if not views and notebook.feature_cells:
+        try:
+            views = extract_views(notebook.cells, notebook.feature_cells)
+        except UserError:
+            views = ()
+    slices = {v.cell.ref: (*v.support, *v.loading_support, *v.loading) for v in views}
     found: list[Hazard] = []
     for feature_cell in notebook.feature_cells:
-        found.extend(detect_hazards(feature_cell, notebook.cells))
+        found.extend(
+            detect_hazards(feature_cell, notebook.cells, slices.get(feature_cell.ref, ()))
+        )
     return found
 
 
