@@ -224,16 +224,21 @@ class _Compiler:
         """A frame-valued expression -> the frame it builds (None when it is not one)."""
         if m.matches(node, m.Name()) and node.value in self.frames:
             return self.frames[node.value]  # an alias: pandas shares the object
-        if not m.matches(node, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name()))):
+        if not m.matches(node, m.Call(func=m.Attribute(attr=m.Name()))):
             return None
-        owner, method = node.func.value.value, node.func.attr.value
-        if owner in self.frames and method == "copy" and not node.args:
-            return self.frames[owner].copy()
-        if owner in self.frames and method == "assign":
-            return self.assign(self.frames[owner], node)
-        if self.modules.get(owner) == "pandas" and method == "DataFrame":
-            return self.data_frame(node)
-        return None
+        owner, method = node.func.value, node.func.attr.value
+        if m.matches(owner, m.Name()) and self.modules.get(owner.value) == "pandas":
+            return self.data_frame(node) if method == "DataFrame" else None
+        if method not in ("copy", "assign"):
+            return None
+        base = self.frame_value(owner)  # a frame, or a chain that makes one
+        if base is None:
+            return None
+        if method == "copy":
+            if node.args:
+                raise self.fail("`.copy(...)` with arguments", node)
+            return base.copy()
+        return self.assign(base, node)
 
     def assign(self, base: _Frame, node: cst.Call) -> _Frame:
         """`F.assign(a=expr, b=lambda d: expr)`: values see F; lambdas see earlier keywords."""
@@ -395,9 +400,7 @@ class _Compiler:
 
     def subscript(self, node: cst.Subscript) -> Value:
         """`.str[i]` and `.str[a:b]` (strings, or the lists `.str.split` makes)."""
-        if not (
-            m.matches(node.value, m.Attribute(attr=m.Name("str"))) and len(node.slice) == 1
-        ):
+        if not (m.matches(node.value, m.Attribute(attr=m.Name("str"))) and len(node.slice) == 1):
             raise self.fail(f"`{self.code(node)[:40]}` is not a column of a known frame", node)
         subject = self.expr(node.value.value)
         index = node.slice[0].slice
@@ -524,8 +527,10 @@ class _Compiler:
         if name in self.inlining:
             raise self.fail(f"`{name}` calls itself", function)
         params = function.params
-        if params.star_arg != cst.MaybeSentinel.DEFAULT or params.star_kwarg or (
-            params.kwonly_params or params.posonly_params or function.decorators
+        if (
+            params.star_arg != cst.MaybeSentinel.DEFAULT
+            or params.star_kwarg
+            or (params.kwonly_params or params.posonly_params or function.decorators)
         ):
             raise self.fail(f"`{name}` takes *args, **kwargs or keyword-only parameters")
         bound: dict[str, Value] = {}
@@ -560,16 +565,33 @@ class _Compiler:
                     if statement is not small[-1]:
                         raise self.fail(f"`{name}` returns before its last statement")
                     return self.expr(statement.value)
-                if not m.matches(statement, m.Assign(targets=[m.AssignTarget(m.Name())])):
-                    raise self.fail(
-                        f"`{name}`: only assignments to names and a final return are inlined"
-                    )
-                target = statement.targets[0].target.value
-                self.locals[target] = self.bind(target, self.expr(statement.value))
+                for target, value in self.unpack(statement, name):
+                    self.locals[target] = value
             raise self.fail(f"`{name}` does not end with `return`")
         finally:
             self.locals, self.frames = saved_locals, saved_frames
             self.inlining.pop()
+
+    def unpack(self, statement: cst.CSTNode, function: str) -> list[tuple[str, Value]]:
+        """`a = x` or `a, b = x, y` in a helper's body: the values, computed before binding."""
+        names = m.Name() | m.Tuple(elements=[m.ZeroOrMore(m.Element(m.Name()))])
+        if not m.matches(statement, m.Assign(targets=[m.AssignTarget(names)])):
+            raise self.fail(
+                f"`{function}`: only assignments to names and a final return are inlined"
+            )
+        target = statement.targets[0].target
+        if isinstance(target, cst.Name):
+            return [(target.value, self.bind(target.value, self.expr(statement.value)))]
+        values = statement.value
+        if not (
+            m.matches(values, m.Tuple()) and len(values.elements) == len(target.elements)
+        ) or any(isinstance(e, cst.StarredElement) for e in values.elements):
+            raise self.fail(f"`{function}`: tuple assignment from something that is not a tuple")
+        computed = [
+            self.bind(t.value.value, self.expr(v.value))
+            for t, v in zip(target.elements, values.elements)
+        ]
+        return [(t.value.value, v) for t, v in zip(target.elements, computed)]
 
     def element_function(self, func: cst.BaseExpression, subject: Value) -> Value:
         """`f` in `.apply(f)`/`.map(f)`: a lambda or a notebook helper, run on one element."""
@@ -669,7 +691,12 @@ def _is_constant(node: cst.BaseExpression, constants: set[str], containers: bool
     them): safe to embed in every row."""
     if m.matches(
         node,
-        m.Integer() | m.Float() | m.SimpleString() | m.Name("True") | m.Name("False") | m.Name("None"),
+        m.Integer()
+        | m.Float()
+        | m.SimpleString()
+        | m.Name("True")
+        | m.Name("False")
+        | m.Name("None"),
     ):
         return True
     if m.matches(node, m.Name()):
@@ -713,11 +740,7 @@ def _result_frame(compiler: _Compiler, function_name: str, features: Sequence[st
     the frame that received them (the last one assigned to first)."""
     if function_name in compiler.frames:
         return function_name
-    holders = [
-        name
-        for name, frame in compiler.frames.items()
-        if set(features) <= frame.assigned
-    ]
+    holders = [name for name, frame in compiler.frames.items() if set(features) <= frame.assigned]
     for name in (compiler.input_frame, compiler.last_frame, *reversed(holders)):
         if name in holders:
             return name

@@ -54,7 +54,7 @@ class Call:
 
     def bind(self, c: Any, *params: str, required: int = 0) -> dict[str, cst.BaseExpression]:
         """Arguments by parameter name, as Python would bind them; refuses the others."""
-        if len(self.args) > len(params) or len(self.args) < required:
+        if len(self.args) > len(params):
             raise c.fail(f"`{self.name}` with {len(self.args)} positional arguments", self.node)
         bound = dict(zip(params, self.args))
         for key, value in self.keywords.items():
@@ -141,9 +141,7 @@ def _logic(c: Any, node: cst.BinaryOperation, left: Value, right: Value) -> Valu
     kinds = {left.kind, right.kind}
     if kinds == {"bool"}:
         operator = cst.And() if both else cst.Or()
-        return Value(
-            cst.BooleanOperation(_paren(left.node), operator, _paren(right.node)), "bool"
-        )
+        return Value(cst.BooleanOperation(_paren(left.node), operator, _paren(right.node)), "bool")
     if "boolean" in kinds and kinds <= {"bool", "boolean"}:
         helper = "_and_kleene" if both else "_or_kleene"
         return Value(c.helper(helper, left.node, right.node), "boolean")
@@ -252,11 +250,13 @@ def _isna_function(negate: bool) -> Handler:
 
 
 def _pd_cut(c: Any, call: Call) -> Value:
-    args = call.bind(c, "x", "bins", "right", "labels", "retbins", "precision",
-                     "include_lowest", required=2)  # fmt: skip
+    args = call.bind(
+        c, "x", "bins", "right", "labels", "retbins", "precision", "include_lowest", required=2
+    )
     if not m.matches(args["bins"], m.List() | m.Tuple() | m.Name()):
-        raise c.fail("`pd.cut` with a number of bins reads other rows (use explicit edges)",
-                     call.node)  # fmt: skip
+        raise c.fail(
+            "`pd.cut` with a number of bins reads other rows (use explicit edges)", call.node
+        )
     bins = c.constant(args["bins"])
     labels = args.get("labels", cst.Name("None"))
     if m.matches(labels, m.Name("None")):
@@ -290,19 +290,60 @@ def _scalar_builtin(helper: str) -> Handler:
     return handler
 
 
-_UNARY = ["log", "log1p", "log2", "log10", "exp", "expm1", "sqrt", "floor", "ceil", "trunc",
-          "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-          "radians", "degrees", "deg2rad", "rad2deg", "fabs", "reciprocal"]  # fmt: skip
-_MATH = {"sqrt": "sqrt", "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin",
-         "acos": "arccos", "atan": "arctan", "radians": "radians", "degrees": "degrees",
-         "exp": "exp", "log1p": "log1p", "log10": "log10", "log2": "log2", "fabs": "fabs",
-         "tanh": "tanh"}  # fmt: skip
+_UNARY = [
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "exp",
+    "expm1",
+    "sqrt",
+    "floor",
+    "ceil",
+    "trunc",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "radians",
+    "degrees",
+    "deg2rad",
+    "rad2deg",
+    "fabs",
+    "reciprocal",
+]
+_MATH = {
+    "sqrt": "sqrt",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+    "radians": "radians",
+    "degrees": "degrees",
+    "exp": "exp",
+    "log1p": "log1p",
+    "log10": "log10",
+    "log2": "log2",
+    "fabs": "fabs",
+    "tanh": "tanh",
+}
 FUNCTIONS: dict[tuple[str, str], Handler] = {
     **{("numpy", name): _ufunc(name, 1) for name in _UNARY},
-    **{("numpy", name): _ufunc(name, 1, keeps_kind=True)
-       for name in ("abs", "absolute", "sign", "square", "negative")},  # fmt: skip
-    **{("numpy", name): _ufunc(name, 2)
-       for name in ("minimum", "maximum", "fmin", "fmax", "arctan2", "hypot", "power")},  # fmt: skip
+    **{
+        ("numpy", name): _ufunc(name, 1, keeps_kind=True)
+        for name in ("abs", "absolute", "sign", "square", "negative")
+    },
+    **{
+        ("numpy", name): _ufunc(name, 2)
+        for name in ("minimum", "maximum", "fmin", "fmax", "arctan2", "hypot", "power")
+    },
     ("numpy", "round"): _np_round,
     ("numpy", "around"): _np_round,
     ("numpy", "clip"): _np_clip,
@@ -369,8 +410,14 @@ def _fillna(c: Any, call: Call) -> Value:
     return Value(c.helper(helper, subject.node, value.node), kind)
 
 
-_DTYPES = {"float64": "float64", "float": "float64", "int64": "int64", "int": "int64",
-           "bool": "bool", "str": "str"}  # fmt: skip
+_DTYPES = {
+    "float64": "float64",
+    "float": "float64",
+    "int64": "int64",
+    "int": "int64",
+    "bool": "bool",
+    "str": "str",
+}
 
 
 def _astype(c: Any, call: Call) -> Value:
@@ -446,7 +493,9 @@ def _where_method(keep_when: bool) -> Handler:
         args = call.bind(c, "cond", "other", required=1)
         condition = _condition(c, args["cond"], f".{call.name}")
         other = c.expr(args["other"]) if "other" in args else Value(_NAN, "float")
-        test = condition.node if keep_when else cst.UnaryOperation(cst.Not(), _paren(condition.node))
+        test = (
+            condition.node if keep_when else cst.UnaryOperation(cst.Not(), _paren(condition.node))
+        )
         node = c.helper("_pick", test, call.subject.node, other.node)
         return Value(node, _branches(call.subject, other))
 
@@ -494,8 +543,12 @@ def _str_contains(c: Any, call: Call) -> Value:
     if "flags" in args:
         raise c.fail("`.str.contains(flags=...)` is not translated", call.node)
     na = c.constant(args.get("na", cst.Name("None")))
-    parts = [c.constant(args["pat"]), c.constant(args.get("case", cst.Name("True"))),
-             c.constant(args.get("regex", cst.Name("True"))), na]  # fmt: skip
+    parts = [
+        c.constant(args["pat"]),
+        c.constant(args.get("case", cst.Name("True"))),
+        c.constant(args.get("regex", cst.Name("True"))),
+        na,
+    ]
     kind = "bool" if m.matches(na, m.Name("True") | m.Name("False")) else "object"
     return Value(c.helper("_str_contains", call.subject.node, *parts), kind)
 
@@ -549,9 +602,22 @@ def _str_extract(c: Any, call: Call) -> Value:
 
 
 STR_METHODS: dict[str, Handler] = {
-    **{name: _str_method for name in ("lower", "upper", "strip", "lstrip", "rstrip", "title",
-                                      "capitalize", "swapcase", "len", "startswith",
-                                      "endswith")},  # fmt: skip
+    **{
+        name: _str_method
+        for name in (
+            "lower",
+            "upper",
+            "strip",
+            "lstrip",
+            "rstrip",
+            "title",
+            "capitalize",
+            "swapcase",
+            "len",
+            "startswith",
+            "endswith",
+        )
+    },
     "contains": _str_contains,
     "replace": _str_replace,
     "slice": _str_slice,
@@ -570,15 +636,39 @@ def _element_str_method(c: Any, call: Call) -> Value:
 
 SCALAR_METHODS: dict[str, Handler] = {
     name: _element_str_method
-    for name in ("lower", "upper", "strip", "lstrip", "rstrip", "title", "capitalize",
-                 "startswith", "endswith", "replace")  # fmt: skip
+    for name in (
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "title",
+        "capitalize",
+        "startswith",
+        "endswith",
+        "replace",
+    )
 }
 
 # -- the .dt accessor ------------------------------------------------------------------------
 
-_DATETIME_FIELDS = ("year", "month", "day", "hour", "minute", "second", "microsecond",
-                    "dayofweek", "day_of_week", "dayofyear", "day_of_year", "quarter",
-                    "days_in_month", "is_month_start", "is_month_end")  # fmt: skip
+_DATETIME_FIELDS = (
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "microsecond",
+    "dayofweek",
+    "day_of_week",
+    "dayofyear",
+    "day_of_year",
+    "quarter",
+    "days_in_month",
+    "is_month_start",
+    "is_month_end",
+)
 _TIMEDELTA_FIELDS = ("days", "seconds", "microseconds", "total_seconds")
 
 
@@ -588,9 +678,11 @@ def _datetime_field(name: str) -> Callable:
             return Value(c.helper("_td", subject.node, _string(name)), "float")
         if subject.kind == "datetime" and name in _DATETIME_FIELDS:
             return Value(c.helper("_dt", subject.node, _string(name)), "float")
-        raise c.fail(f"`.dt.{name}` on a value whose dtype is not known to be a "
-                     f"{'time difference' if name in _TIMEDELTA_FIELDS else 'timestamp'}",
-                     node)  # fmt: skip
+        raise c.fail(
+            f"`.dt.{name}` on a value whose dtype is not known to be a "
+            f"{'time difference' if name in _TIMEDELTA_FIELDS else 'timestamp'}",
+            node,
+        )
 
     return handler
 
@@ -601,9 +693,45 @@ ATTRIBUTES: dict[str, Callable] = {
 
 # Methods refused with a reason that says why: they read other rows.
 CROSS_ROW = frozenset(
-    ["mean", "std", "var", "sum", "min", "max", "median", "quantile", "rank", "shift", "diff",
-     "cumsum", "cumprod", "cummax", "cummin", "pct_change", "rolling", "expanding", "ewm",
-     "groupby", "transform", "agg", "aggregate", "count", "nunique", "value_counts", "mode",
-     "idxmax", "idxmin", "sort_values", "head", "tail", "sample", "drop_duplicates", "merge",
-     "join", "interpolate", "ffill", "bfill"]  # fmt: skip
+    [
+        "mean",
+        "std",
+        "var",
+        "sum",
+        "min",
+        "max",
+        "median",
+        "quantile",
+        "rank",
+        "shift",
+        "diff",
+        "cumsum",
+        "cumprod",
+        "cummax",
+        "cummin",
+        "pct_change",
+        "rolling",
+        "expanding",
+        "ewm",
+        "groupby",
+        "transform",
+        "agg",
+        "aggregate",
+        "count",
+        "nunique",
+        "value_counts",
+        "mode",
+        "idxmax",
+        "idxmin",
+        "sort_values",
+        "head",
+        "tail",
+        "sample",
+        "drop_duplicates",
+        "merge",
+        "join",
+        "interpolate",
+        "ffill",
+        "bfill",
+    ]
 )
