@@ -736,6 +736,54 @@ def test_what_cannot_be_translated_row_wise_is_refused_with_a_line(body, line, w
     assert words in caught.value.reason
 
 
+REFUSAL_SUPPORT = """
+import numpy as np
+import pandas as pd
+
+
+def looped(values):
+    for v in values:
+        pass
+    return values
+
+
+def recursive(x):
+    return recursive(x)
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('frame["a"] = frame["x"].map(f)\n', "arbitrary function"),
+        ('frame["a"] = np.where(frame["x"] > 0, frame["x"].mean(), 0)\n', "other rows"),
+        ('frame["a"] = pd.cut(frame["x"], 4, labels=False)\n', "number of bins"),
+        ('frame["a"] = pd.cut(frame["x"], [0, 1])\n', "Interval"),
+        ('frame["a"] = frame["s"].str.extract(r"(a)(b)", expand=False)\n', "exactly one group"),
+        ('frame["a"] = frame["s"].str.extract(r"(a)")\n', "expand=False"),
+        ('frame["a"] = frame["s"].str.split(r"\\s+").str[0]\n', "regular expression"),
+        ('frame["a"] = frame["x"] if FLAG else 0\n', "np.where"),
+        ('frame["a"] = frame["x"].apply(lambda v: v.hex())\n', ".hex(...)"),
+        ('frame["a"] = looped(frame["x"])\n', "compound statements"),
+        ('frame["a"] = recursive(frame["x"])\n', "calls itself"),
+        ('frame["a"] = frame["t"].dt.hour\n', "not known to be a timestamp"),
+        ('frame["a"] = frame["f"] & frame["g"]\n', "not booleans"),
+        ('frame["a"] = min(frame["x"], 1)\n', "of a Series"),
+        ('frame["a"] = frame["x"].isin(allowed_values())\n', "not a literal"),
+        ('frame["a"] = frame["x"].replace([1, 2], 0)\n', "replace(list"),
+        ('frame["a"] = frame["x"].fillna(method="ffill")\n', "argument `method`"),
+        ('frame["a"] = frame["x"].astype("category")\n', ".astype("),
+    ],
+)
+def test_constructs_outside_the_subset_are_refused_with_their_reason(body, words):
+    # Given a construct no table row translates (or one whose meaning depends on what
+    # the compiler cannot see), when compiled, then it is refused, saying why
+    with pytest.raises(NotCompilable) as caught:
+        _compile(body, "frame", ["a"], REFUSAL_SUPPORT + "FLAG = True\n")
+    assert words in caught.value.reason
+    assert caught.value.line == 1
+
+
 # -- Feast -----------------------------------------------------------------------------------
 
 FEAST_REPO = """

@@ -78,7 +78,8 @@ _AUGMENTED = {
 
 @cache
 def _helper_source(name: str) -> str:
-    return inspect.getsource(HELPERS[name])
+    """A helper's source as the udf carries it (lint pragmas dropped)."""
+    return re.sub(r"  # noqa[^\n]*", "", inspect.getsource(HELPERS[name]))
 
 
 def helper_closure(names: set[str]) -> list[str]:

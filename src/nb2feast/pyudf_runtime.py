@@ -92,7 +92,7 @@ def _compare(op, a, b):
 
 
 def _np(ufunc, *args):
-    return ufunc(*[_nan_if_none(a) for a in args])
+    return ufunc(*[np.float64("nan") if a is None else a for a in args])
 
 
 def _scalar_min(*args):
