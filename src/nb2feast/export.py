@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from nb2feast.names import check_unique_names, comment_text, escape_text
 from nb2feast.read import read_notebook
 from nb2feast.render import ViewPlan, plan_entities, render_repo, render_transform, render_transforms_init
 from nb2feast.select import select_feature_cells, split_magic
-from nb2feast.types import FEAST_TYPES
+from nb2feast.types import FEAST_TO_DTYPE, FEAST_TYPES
 from nb2feast.write import MANIFEST, seal_manifest, stale_files, write_repo
 
 
@@ -302,9 +302,10 @@ def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str,
     return frozen
 
 
-def compile_served_view(plan: ViewPlan) -> ViewPlan:
+def compile_served_view(plan: ViewPlan, input_dtypes: Mapping[str, str] | None = None) -> ViewPlan:
     """The served on-demand view in python mode where the cell compiles row-wise; else
-    pandas mode, saying why (the cell's line and the construct)."""
+    pandas mode, saying why (the cell's line and the construct). `input_dtypes`: the
+    dtypes of the input columns (pandas' null rules depend on them)."""
     view = plan.spec
     try:
         udf = compile_python_udf(
@@ -314,6 +315,7 @@ def compile_served_view(plan: ViewPlan) -> ViewPlan:
             [s.node for s in view.support],
             view.name,
             result=view.result_name,
+            dtypes=input_dtypes,
         )
     except NotCompilable as refusal:
         return replace(plan, pandas_reason=f"cell line {refusal.line + 1}: {refusal.reason}")
@@ -373,7 +375,10 @@ def _plan_views(
             )
         _check_request_names(view, sources)
         columns = typer.on_demand(view, [p.spec for p in sources])
-        typed.append(compile_served_view(replace(plan, columns=columns, sources=tuple(p.name for p in sources))))
+        dtypes = {c.name: c.dtype for p in sources for c in p.columns}
+        dtypes |= {name: FEAST_TO_DTYPE.get(t, "") for name, t in view.flags.requests}
+        plan = replace(plan, columns=columns, sources=tuple(p.name for p in sources))
+        typed.append(compile_served_view(plan, dtypes))
     return typed, typer.key_types, transforms, frozen
 
 
