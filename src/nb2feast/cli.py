@@ -61,6 +61,7 @@ def _export(args: argparse.Namespace) -> int:
         check=args.check,
         force=args.force,
         freeze=args.freeze,
+        target=args.target,
     )
     _print_export(result, args.format, args.check)
     return EXIT_OK if result.ok else EXIT_FAIL
@@ -110,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--freeze", action="store_true", help="inline whole-frame statistics of on-demand cells as constants"
     )
     export.add_argument("--format", choices=("text", "json"), default="text")
+    export.add_argument(
+        "--target",
+        choices=("local", "redis", "spark", "snowflake"),
+        help="the stack the repository is for (default: the one DIR was exported for, else local);"
+        " connection settings come from environment variables",
+    )
     export.set_defaults(run=_export)
 
     verify = commands.add_parser("verify", help="recompute every feature both ways and compare")
