@@ -8,7 +8,9 @@ from nb2feast.errors import UserError
 from nb2feast.targets import local, redis, snowflake, spark
 from nb2feast.targets._base import Engine, SourceParts, Target
 
-TARGETS: dict[str, Target] = {t.name: t for t in (local.TARGET, redis.TARGET, spark.TARGET, snowflake.TARGET)}
+TARGETS: dict[str, Target] = {
+    t.name: t for t in (local.TARGET, redis.TARGET, spark.TARGET, snowflake.TARGET)
+}
 DEFAULT = "local"
 
 __all__ = ["DEFAULT", "TARGETS", "Engine", "SourceParts", "Target", "get_target", "repo_target"]

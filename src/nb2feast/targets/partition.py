@@ -24,14 +24,17 @@ if TYPE_CHECKING:
 
 # Methods whose value depends on other rows: fine per entity, wrong over the whole frame.
 CROSS_ROW = frozenset(
-    ["mean", "std", "var", "sem", "sum", "prod", "min", "max", "median", "quantile", "mode", "rank", "count", "size", "nunique", "unique", "value_counts", "describe", "corr", "cov", "skew", "kurt", "idxmin", "idxmax", "agg", "aggregate", "transform", "cumsum", "cumprod", "cummin", "cummax", "cumcount", "shift", "diff", "pct_change", "rolling", "expanding", "ewm", "resample", "ffill", "bfill", "pad", "backfill", "interpolate", "head", "tail", "nlargest", "nsmallest", "first", "last", "nth", "sample"]
+    """mean std var sem sum prod min max median quantile mode rank count size nunique unique
+    value_counts describe corr cov skew kurt idxmin idxmax agg aggregate transform cumsum
+    cumprod cummin cummax cumcount shift diff pct_change rolling expanding ewm resample ffill
+    bfill pad backfill interpolate head tail nlargest nsmallest first last nth sample""".split()  # noqa: SIM905
 )
 # Window objects stay grouped: `groupby(k)[c].rolling(w).sum()` is per key.
 STAYS_GROUPED = frozenset({"rolling", "expanding", "ewm", "resample"})
 KEYED = frozenset({"merge", "join", "merge_asof", "drop_duplicates", "duplicated"})
 WHOLE_FRAME_FUNCTIONS = frozenset(
-    {"qcut", "rank", "percentile", "nanpercentile", "quantile", "argsort", "sort", "mean",
-     "std", "var", "median", "nanmean", "nanstd", "cumsum", "average", "histogram"}
+    """qcut rank percentile nanpercentile quantile argsort sort mean std var median nanmean
+    nanstd cumsum average histogram""".split()  # noqa: SIM905
 )
 
 
@@ -62,7 +65,9 @@ def _keyword(call: cst.Call, name: str) -> cst.BaseExpression | None:
 
 def _row_wise_axis(call: cst.Call) -> bool:
     axis = _keyword(call, "axis")
-    return m.matches(axis, m.Integer("1") | m.SimpleString('"columns"') | m.SimpleString("'columns'"))
+    return m.matches(
+        axis, m.Integer("1") | m.SimpleString('"columns"') | m.SimpleString("'columns'")
+    )
 
 
 class _Finder(m.MatcherDecoratableVisitor):
@@ -114,7 +119,9 @@ class _Finder(m.MatcherDecoratableVisitor):
         receiver = func.value
         if m.matches(receiver, m.Name("pd") | m.Name("np") | m.Name("numpy") | m.Name("pandas")):
             if method in WHOLE_FRAME_FUNCTIONS and not _row_wise_axis(node):
-                self.found.append((f"`{receiver.value}.{method}(...)` is computed over every row", node))
+                self.found.append(
+                    (f"`{receiver.value}.{method}(...)` is computed over every row", node)
+                )
             elif method in KEYED:
                 self._keyed(method, node)
             return
@@ -127,7 +134,9 @@ class _Finder(m.MatcherDecoratableVisitor):
                     (f"`.{method}()` runs over the whole frame, not per {self._keys()}", node)
                 )
             elif not self.covers(grouping):
-                self.found.append((f"`.{method}()` is grouped by other keys than {self._keys()}", node))
+                self.found.append(
+                    (f"`.{method}()` is grouped by other keys than {self._keys()}", node)
+                )
         elif (
             method == "apply"
             and not _row_wise_axis(node)
@@ -138,7 +147,9 @@ class _Finder(m.MatcherDecoratableVisitor):
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value in {"iloc", "iat"} and self._grouping(node.value) is None:
-            self.found.append((f"`.{node.attr.value}[...]` selects by position in the whole frame", node))
+            self.found.append(
+                (f"`.{node.attr.value}[...]` selects by position in the whole frame", node)
+            )
 
     def _keyed(self, method: str, call: cst.Call) -> None:
         if method in {"drop_duplicates", "duplicated"}:
@@ -150,13 +161,17 @@ class _Finder(m.MatcherDecoratableVisitor):
         names = ("by",) if method == "merge_asof" else ("on", "left_on", "right_on")
         keyed = [_strings(_keyword(call, n)) for n in names if _keyword(call, n) is not None]
         if not keyed or not all(k is not None and self.entities <= k for k in keyed):
-            self.found.append((f"`{method}` with another frame is not keyed on {self._keys()}", call))
+            self.found.append(
+                (f"`{method}` with another frame is not keyed on {self._keys()}", call)
+            )
 
     def _keys(self) -> str:
         return "the entity key " + ", ".join(sorted(self.entities))
 
 
-def _refusals_in(statements: Sequence, entities: Sequence[str], grouped: set[str]) -> Iterator[Refusal]:
+def _refusals_in(
+    statements: Sequence, entities: Sequence[str], grouped: set[str]
+) -> Iterator[Refusal]:
     for statement in statements:
         wrapper = MetadataWrapper(cst.Module(body=[statement.node]))
         finder = _Finder(entities, grouped)
@@ -185,7 +200,8 @@ def partition_refusals(view: ViewSpec) -> list[Refusal]:
     grouped: set[str] = set()
     called = set().union(*(s.calls for s in view.body)) if view.body else set()
     helpers = [
-        s for s in view.support
+        s
+        for s in view.support
         if isinstance(s.node, cst.FunctionDef) and s.node.name.value in called
     ]
     refusals.extend(_refusals_in(helpers, entities, set()))

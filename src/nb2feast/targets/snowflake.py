@@ -28,12 +28,8 @@ FEATURE_STORE_YAML = (
     "registry: data/registry.db\n"
     "provider: local\n"
     "offline_store:\n"
-    "  type: snowflake.offline\n"
-    + _connection("  ")
-    + "online_store:\n"
-    "  type: snowflake.online\n"
-    + _connection("  ")
-    + "entity_key_serialization_version: 3\n"
+    "  type: snowflake.offline\n" + _connection("  ") + "online_store:\n"
+    "  type: snowflake.online\n" + _connection("  ") + "entity_key_serialization_version: 3\n"
 )
 
 
