@@ -143,6 +143,7 @@ class ViewParity:
     name: str
     kind: ViewKind
     checks: tuple[ParityCheck, ...]
+    engine: str | None = None  # batch: what built the feature table (pandas, spark)
 
     @property
     def ok(self) -> bool:
@@ -182,7 +183,8 @@ class ParityReport:
                 if check.error is not None:
                     item["error"] = check.error
                 checks.append(item)
-            views.append({"name": view.name, "kind": view.kind, "ok": view.ok, "checks": checks})
+            entry = {"name": view.name, "kind": view.kind, "ok": view.ok, "checks": checks}
+            views.append(entry | ({"engine": view.engine} if view.engine else {}))
         return {
             "ok": self.ok,
             "notebook": self.notebook,

@@ -12,6 +12,7 @@ the static ones export wrote into the manifest.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -41,6 +42,7 @@ from nb2feast.sample import (
     sample_entity_rows,
     sample_input_rows,
 )
+from nb2feast.targets import repo_target
 
 CAPTURE_ENV = "NB2FEAST_CAPTURE_DIR"
 NOTEBOOK_ENV = "NB2FEAST_NOTEBOOK"
@@ -208,6 +210,8 @@ def verify_captures(
     """Check every view of `repo` against the frames captured in `capture_dir`."""
     repo = Path(repo)
     manifest = manifest if manifest is not None else load_manifest(repo)
+    target = repo_target(manifest)
+    target.apply_env_defaults()
     say = progress or (lambda _message: None)
     timings = timings or Timings()
     views = manifest.get("views", [])
@@ -225,7 +229,11 @@ def verify_captures(
     say(f"opening the feature store in {repo}")
     with timings("open_store"):
         run.session = FeastSession(repo)
-    results = run.all_views()
+    # What built each batch view's feature table: the repository's engine.
+    results = tuple(
+        dataclasses.replace(v, engine=target.engine) if v.kind == "batch" else v
+        for v in run.all_views()
+    )
     with timings("time_travel"):
         leaks = timetravel.check_repo(repo, views, say)
     return ParityReport(
