@@ -30,6 +30,7 @@ offline_store:
     spark.sql.session.timeZone: UTC
     spark.ui.enabled: "false"
     spark.sql.execution.arrow.pyspark.enabled: "true"
+    spark.ui.showConsoleProgress: "false"
 online_store:
   type: sqlite
   path: data/online_store.db

@@ -8,6 +8,8 @@ export has already refused transforms that are not partitionable (`targets.parti
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -45,6 +47,8 @@ def spark_session(conf: dict[str, str]) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    # Python workers run the generated transforms: the same interpreter as this process.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return SparkSession.builder.config(conf=SparkConf().setAll(list(conf.items()))).getOrCreate()
 
 
