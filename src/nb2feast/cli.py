@@ -133,6 +133,7 @@ def _export(args: argparse.Namespace) -> int:
         check=args.check,
         force=args.force,
         freeze=args.freeze,
+        target=args.target,
     )
     if args.format == "github":
         _print_export_github(result, args.notebooks, args.check)
@@ -233,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--format", choices=("text", "json", "github"), default="text",
         help="text for people, json for tools, github for GitHub Actions annotations (default: text)",
+    )
+    export.add_argument(
+        "--target",
+        choices=("local", "redis", "spark", "snowflake"),
+        help="the stack the repository is for (default: the one DIR was exported for, else local);"
+        " connection settings come from environment variables",
     )
     export.set_defaults(run=_export)
 

@@ -36,6 +36,7 @@ from nb2feast.render import ViewPlan, plan_entities, render_repo, render_transfo
 from nb2feast.select import select_feature_cells, split_magic
 from nb2feast.types import FEAST_TO_DTYPE, FEAST_TYPES
 from nb2feast.write import MANIFEST, seal_manifest, stale_files, write_repo
+from nb2feast.targets import Target, get_target
 
 
 @dataclass(frozen=True)
@@ -383,12 +384,18 @@ def _plan_views(
 
 
 def _manifest(
-    plans: Sequence[ViewPlan], project: str, notebooks: Sequence[_Notebook], hazards: Sequence[Hazard]
+    plans: Sequence[ViewPlan],
+    project: str,
+    notebooks: Sequence[_Notebook],
+    hazards: Sequence[Hazard],
+    target: Target,
 ) -> str:
     views = [manifest_entry(p) for p in plans]
     body = {
         "nb2feast": __version__,
         "project": project,
+        # Absent means `local`: a local repository's manifest is unchanged by targets.
+        **({"target": target.name} if target.name != "local" else {}),
         "notebooks": [nb.display for nb in notebooks],
         "views": views,
         "hazards": [h.to_dict() for h in hazards],
@@ -433,6 +440,13 @@ def manifest_entry(plan: ViewPlan) -> dict:
     return entry
 
 
+def _existing_target(out: Path) -> str | None:
+    try:
+        return json.loads((out / MANIFEST).read_text()).get("target")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def export_notebooks(
     notebooks: Sequence[Path],
     out: Path,
@@ -441,10 +455,13 @@ def export_notebooks(
     check: bool = False,
     force: bool = False,
     freeze: bool = False,
+    target: str | None = None,
 ) -> ExportResult:
-    """Export the `%%feature` cells of `notebooks` into the Feast repository `out`."""
+    """Export the `%%feature` cells of `notebooks` into the Feast repository `out`
+    (for `target`; by default the target `out` was exported for, else `local`)."""
     if not notebooks:
         raise UserError("no notebook given")
+    stack = get_target(target or _existing_target(out))
     loaded = [load_notebook(Path(nb), out) for nb in notebooks]
     previous = _previous_manifest(out)
     loaded += _neighbours(previous, loaded, out, force)
@@ -453,6 +470,11 @@ def export_notebooks(
     if not any(nb.views for nb in loaded):
         raise UserError("no %%feature cell found", where=", ".join(map(str, notebooks)),
                         fix="mark a cell that builds features with %%feature NAME --entity KEY")
+    if stack.engine == "spark":
+        from nb2feast.targets.partition import require_partitionable
+
+        for view in (v for nb in loaded for v in nb.views if not v.flags.on_demand):
+            require_partitionable(view)
     hazards = [h for nb in loaded for h in _detect_hazards(nb)]
     plans, key_types, transforms, frozen = _plan_views(loaded, out, freeze)
     for plan in plans:
@@ -463,8 +485,8 @@ def export_notebooks(
     _check_generated_names(plans)
     project = check_project(project or default_project([nb.path for nb in loaded]))
     entities = plan_entities(plans, key_types)
-    files = render_repo(plans, entities, transforms, project)
-    files[MANIFEST] = _manifest(plans, project, loaded, hazards)
+    files = render_repo(plans, entities, transforms, project, stack)
+    files[MANIFEST] = _manifest(plans, project, loaded, hazards, stack)
     views = tuple(manifest_entry(p) for p in plans)
     no_errors = not any(h.severity == "error" for h in hazards)
     if check:
