@@ -44,9 +44,12 @@ def sidecar_path(notebook: Path) -> Path:
 def read_sidecar(notebook: Path) -> dict:
     path = sidecar_path(notebook)
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON: nothing recorded
         return {}
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("views", {}), dict):
+        return {}
+    return recorded
 
 
 def column_type(frame, name: str) -> str | None:  # noqa: ANN001 - pandas DataFrame

@@ -21,6 +21,9 @@ from libcst.helpers import parse_template_module
 from nb2feast import __version__
 from nb2feast.extract import ViewSpec
 from nb2feast.model import Column
+from nb2feast.names import comment_text, docstring_literal, name_problem
+from nb2feast.types import FEAST_TYPES
+from nb2feast.targets import SourceParts, Target, get_target
 
 HASH_PREFIX = "nb2feast-sha256: "
 
@@ -54,7 +57,7 @@ class ViewPlan:
 def with_header(text: str, comment: str, lines: Sequence[str]) -> str:
     """Prefix `text` with comment lines and the hash of `text` (hand-edit detection)."""
     digest = hashlib.sha256(text.encode()).hexdigest()
-    head = "".join(f"{comment} {line}\n" for line in lines)
+    head = "".join(f"{comment} {comment_text(line)}\n" for line in lines)
     return f"{head}{comment} {HASH_PREFIX}{digest}\n{text}"
 
 
@@ -62,9 +65,8 @@ def split_header(text: str) -> tuple[str | None, str]:
     """(recorded hash, body) of a generated file; hash None when there is no header."""
     lines = text.split("\n")
     for number, line in enumerate(lines[:8]):
-        _, sep, digest = line.partition(HASH_PREFIX)
-        if sep and line.lstrip().startswith(("#", "//")):
-            return digest.strip(), "\n".join(lines[number + 1 :])
+        if line.startswith((f"# {HASH_PREFIX}", f"// {HASH_PREFIX}")):
+            return line.partition(HASH_PREFIX)[2].strip(), "\n".join(lines[number + 1 :])
     return None, text
 
 
@@ -135,7 +137,7 @@ def _docstring(text: str) -> cst.SimpleStatementLine:
 
 
 def _triple(text: str) -> str:
-    return '"""' + text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '"""'
+    return docstring_literal(text)
 
 
 
@@ -289,8 +291,15 @@ def _list(items: Sequence[cst.BaseExpression]) -> cst.List:
     return cst.List([cst.Element(i) for i in items])
 
 
+def _feast_type(name: str) -> cst.Name:
+    """Feast types are names in the generated code: only from the closed set."""
+    if name not in FEAST_TYPES:
+        raise ValueError(f"not a Feast type: {name!r}")  # export refuses these before render
+    return cst.Name(name)
+
+
 def _field(column: Column) -> cst.Call:
-    return _call("Field", name=_string(column.name), dtype=cst.Name(column.feast_type))
+    return _call("Field", name=_string(column.name), dtype=_feast_type(column.feast_type))
 
 
 def _ttl(seconds: int) -> cst.BaseExpression:
@@ -307,12 +316,19 @@ def _tags(pairs: Sequence[tuple[str, str]]) -> cst.Dict | None:
 
 
 def _assign(target: str, value: cst.BaseExpression, comment: str) -> str:
-    return f"# {comment}\n{target} = {_layout(value, 0, f'{target} = ')}\n"
+    return f"# {comment_text(comment)}\n{target} = {_layout(value, 0, f'{target} = ')}\n"
 
 
 def entity_variable(key: str, taken: set[str]) -> str:
+    """`customer_id` -> `customer`; never a keyword, a generated import or a taken name."""
     base = key[:-3] if key.endswith("_id") and len(key) > 3 else key
-    return base if base not in taken else f"{base}_entity"
+    for candidate in (base, f"{base}_entity", f"{key}_entity"):
+        if candidate not in taken and name_problem(candidate) is None:
+            return candidate
+    number = 1
+    while f"entity_{number}" in taken:
+        number += 1
+    return f"entity_{number}"
 
 
 @dataclass(frozen=True)
@@ -339,17 +355,18 @@ _VALUE_TYPES = {"Int32": "INT32", "Int64": "INT64", "String": "STRING", "Bytes":
                 "Float32": "FLOAT", "Float64": "DOUBLE", "UnixTimestamp": "UNIX_TIMESTAMP"}
 
 
-def _batch_objects(plan: ViewPlan, entities: Mapping[str, EntityPlan]) -> list[str]:
+def _batch_objects(plan: ViewPlan, entities: Mapping[str, EntityPlan], target: Target) -> list[str]:
     flags = plan.spec.flags
     ref = plan.spec.cell.ref
     where = f"{plan.notebook}, cell {ref.index} (id {ref.id})"
-    source = _call(
-        "FileSource",
+    parts = SourceParts(
         name=_string(f"{plan.name}_source"),
         path=cst.parse_expression(f'str(REPO_DIR / "data" / "{plan.name}.parquet")'),
-        timestamp_field=_string(flags.timestamp),
-        created_timestamp_column=_string(flags.created) if flags.created else None,
+        table=_string(plan.name.upper()),
+        timestamp=_string(flags.timestamp),
+        created=_string(flags.created) if flags.created else None,
     )
+    source = _call(target.source_class, **target.source_kwargs(parts))
     keys = [entities[k] for k in flags.entities]
     view = _call(
         "FeatureView",
@@ -403,9 +420,10 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
         ).body[0]
 
     why = "the served view" if function == plan.name else "pandas twin, for batch retrieval and parity"
-    comment = f"# {plan.notebook}, cell {ref.index} (id {ref.id}): {why}, mode={mode}.\n"
+    where = comment_text(f"{plan.notebook}, cell {ref.index} (id {ref.id})")
+    comment = f"# {where}: {why}, mode={mode}.\n"
     if mode == "pandas" and function == plan.name:
-        comment += f"# Pandas mode: {plan.pandas_reason}.\n"
+        comment += f"# Pandas mode: {comment_text(plan.pandas_reason)}.\n"
     return comment + "@" + _layout(decorator, 0, "@") + "\n" + cst.Module(body=[function_def]).code
 
 
@@ -424,7 +442,10 @@ def _on_demand_objects(plan: ViewPlan) -> list[str]:
     return objects
 
 
-def render_definitions(plans: Sequence[ViewPlan], entities: Sequence[EntityPlan]) -> str:
+def render_definitions(
+    plans: Sequence[ViewPlan], entities: Sequence[EntityPlan], target: Target | None = None
+) -> str:
+    target = target or get_target(None)
     by_key = {e.key: e for e in entities}
     types_used = sorted(
         {c.feast_type for p in plans for c in p.columns}
@@ -434,12 +455,15 @@ def render_definitions(plans: Sequence[ViewPlan], entities: Sequence[EntityPlan]
     has_batch = any(not p.spec.flags.on_demand for p in plans)
     has_odfv = any(p.spec.flags.on_demand for p in plans)
     has_request = any(p.spec.flags.requests for p in plans)
-    feast_names = ["Field"] + (["Entity", "FeatureView", "FileSource", "ValueType"] if has_batch else [])
+    feast_names = ["Field"] + (["Entity", "FeatureView", "ValueType"] if has_batch else [])
+    feast_names += [target.source_class] if has_batch and target.imports_from_feast else []
     feast_names += ["RequestSource"] if has_request else []
     imports = ["from datetime import timedelta", "from pathlib import Path", ""]
     if has_odfv:
         imports += ["import pandas as pd"]
     imports += [f"from feast import {', '.join(sorted(feast_names))}"]
+    if has_batch and not target.imports_from_feast:
+        imports += [f"from {target.source_module} import {target.source_class}"]
     if has_odfv:
         imports += ["from feast.on_demand_feature_view import on_demand_feature_view"]
     imports += [f"from feast.types import {', '.join(types_used)}"] if types_used else []
@@ -458,38 +482,31 @@ def render_definitions(plans: Sequence[ViewPlan], entities: Sequence[EntityPlan]
         )
         parts.append(_assign(entity.variable, value, f"The key of {', '.join(entity.views)}."))
     for plan in plans:
-        parts.extend(_on_demand_objects(plan) if plan.spec.flags.on_demand else _batch_objects(plan, by_key))
+        parts.extend(_on_demand_objects(plan) if plan.spec.flags.on_demand else _batch_objects(plan, by_key, target))
     code = parts[0] + "\n\n" + "\n\n".join(p.strip("\n") + "\n" for p in parts[1:])
     notebooks = sorted({p.notebook for p in plans})
     return with_header(code, "#", _header_lines(None, notebooks))
 
 
-FEATURE_STORE_YAML = """\
-project: {project}
-# Paths are relative to this folder.
-registry: data/registry.db
-provider: local
-offline_store:
-  type: duckdb
-online_store:
-  type: sqlite
-  path: data/online_store.db
-entity_key_serialization_version: 3
-"""
-
 FEASTIGNORE = "# Plain pandas modules: `feast apply` must not import them.\ntransforms/\n"
 
 
 def render_repo(
-    plans: Sequence[ViewPlan], entities: Sequence[EntityPlan], transforms: Mapping[str, str], project: str
+    plans: Sequence[ViewPlan],
+    entities: Sequence[EntityPlan],
+    transforms: Mapping[str, str],
+    project: str,
+    target: Target | None = None,
 ) -> dict[str, str]:
-    """Every generated file of the repository, by relative path (the manifest is separate)."""
+    """Every generated file of the repository, by relative path (the manifest is separate).
+    The target decides feature_store.yaml and the batch sources."""
+    target = target or get_target(None)
     notebooks = sorted({p.notebook for p in plans})
     header = _header_lines(None, notebooks)
     files = {
-        "feature_store.yaml": with_header(FEATURE_STORE_YAML.format(project=project), "#", header),
+        "feature_store.yaml": with_header(target.feature_store_yaml(project), "#", header),
         ".feastignore": with_header(FEASTIGNORE, "#", header),
-        "definitions.py": render_definitions(plans, entities),
+        "definitions.py": render_definitions(plans, entities, target),
         **transforms,
     }
     return dict(sorted(files.items()))
