@@ -21,6 +21,7 @@ from nb2feast.freeze import compute_values, freeze_targets, freeze_view, mark_fr
 from nb2feast.infer import (
     TRANSFORM_LOCK,
     batch_features,
+    check_entity_key,
     frame_columns,
     load_transforms,
     on_demand_columns,
@@ -257,6 +258,8 @@ class _Typer:
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
         frame = self.frame(view)
         features = batch_features(frame, view.flags, view.cell.ref, line=view.body[-1].line)
+        for key in view.flags.entities:
+            check_entity_key(frame[key], key, view.name, view.cell.ref, view.body[-1].line)
         keys = frame_columns(frame, view.flags.entities, view.name, view.cell.ref)
         for key, column in zip(view.flags.entities, keys, strict=True):
             self.key_types.setdefault(key, column.feast_type)

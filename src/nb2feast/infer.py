@@ -117,8 +117,6 @@ def batch_features(frame, flags: FeatureFlags, where: CellRef | None, line: int 
                 line=1,
                 fix=f"convert it: df[{column!r}] = pd.to_datetime(df[{column!r}]{how}, utc=True)",
             )
-    for key in flags.entities:
-        check_entity_key(frame[key], key, name, where, line)
     features = [str(c) for c in frame.columns if c not in required]
     if not features:
         raise UserError(f"{name!r} has no feature column", where=where, line=1)
