@@ -10,6 +10,7 @@ refused at export, saying what and why.
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +53,21 @@ def module_file(folder: Path, dotted: str) -> Path | None:
     return None
 
 
+@functools.lru_cache(maxsize=16_384)
+def _statement_imports(node: cst.CSTNode) -> tuple[str, ...]:
+    return tuple(imported_modules(node))
+
+
+def statement_imports(statement: Statement) -> tuple[str, ...]:
+    """The modules a notebook statement imports (cached: slices share statements)."""
+    return _statement_imports(statement.node) if "import" in statement.code else ()
+
+
 def local_modules(statements: Sequence[Statement], folder: Path) -> tuple[str, ...]:
     """Top-level names of the modules the statements import from the notebook's folder."""
     found = set()
     for statement in statements:
-        for name in imported_modules(statement.node):
+        for name in statement_imports(statement):
             top = name.split(".")[0]
             if module_file(folder, top) is not None:
                 found.add(top)
@@ -130,7 +141,7 @@ def inline_local_code(
 ) -> tuple[cst.BaseStatement, ...] | None:
     """The udf's support with each import from a local module replaced by the source of what
     the cell uses from it; None when it imports nothing local. Raises UserError."""
-    if not any(module_file(folder, n.split(".")[0]) for s in support for n in imported_modules(s.node)):
+    if not any(module_file(folder, n.split(".")[0]) for s in support for n in statement_imports(s)):
         return None
     inliner = _Inliner(folder, view, body[0].cell, body[0].line)
     kept: list[cst.BaseStatement] = []
@@ -138,7 +149,7 @@ def inline_local_code(
     used = _attribute_uses(body)
     for statement in support:
         node = statement.node
-        locals_ = [n for n in imported_modules(node) if module_file(folder, n.split(".")[0])]
+        locals_ = [n for n in statement_imports(statement) if module_file(folder, n.split(".")[0])]
         if not locals_:
             kept.append(node)
             continue
