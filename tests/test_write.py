@@ -167,4 +167,6 @@ def test_out_that_cannot_be_a_repository_exits_2(project: Path, capsys, kind: st
         out = Path("/proc/nb2feast-cannot-write")
     assert export(str(project / "churn.ipynb"), "--out", str(out)) == 2
     err = capsys.readouterr().err
+    # Then one line says why, before any of the notebook's code ran
     assert err.startswith("nb2feast: error: ") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 2  # the message and its fix

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nb2feast import __version__
+from nb2feast.child import DEFAULT_TIMEOUT
 from nb2feast.errors import UserError
 from nb2feast.model import ExportResult, Hazard
 from nb2feast.names import escape_text
@@ -62,6 +63,9 @@ def _export(args: argparse.Namespace) -> int:
         check=args.check,
         force=args.force,
         freeze=args.freeze,
+        execute=not args.no_exec,
+        timeout=args.timeout,
+        say=lambda message: print(f"nb2feast: {message}", file=sys.stderr),
     )
     _print_export(result, args.format, args.check)
     return EXIT_OK if result.ok else EXIT_FAIL
@@ -96,6 +100,16 @@ def _materialize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError("give between 0 and 86400 seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nb2feast", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"nb2feast {__version__}")
@@ -104,11 +118,29 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write a Feast repository from the notebooks' %%feature cells")
     export.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
     export.add_argument("--out", required=True, metavar="DIR")
-    export.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR is stale")
+    export.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if DIR is stale (runs cells' code only as export would)",
+    )
     export.add_argument("--project", help="Feast project name (default: the notebook's name)")
     export.add_argument("--force", action="store_true", help="overwrite generated files edited by hand")
     export.add_argument(
         "--freeze", action="store_true", help="inline whole-frame statistics of on-demand cells as constants"
+    )
+    export.add_argument(
+        "--no-exec",
+        action="store_true",
+        help="never run the notebook's code: exit 2 where types are not recorded fresh "
+        "beside the notebook (for CI on untrusted changes)",
+    )
+    export.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="time budget for running the cells' code in a child process, which export does "
+        "only where no fresh types are recorded (default %(default)g)",
     )
     export.add_argument("--format", choices=("text", "json"), default="text")
     export.set_defaults(run=_export)

@@ -9,33 +9,30 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nb2feast import __version__
+from nb2feast.child import DEFAULT_TIMEOUT, TransformRunner, ViewJob
 from nb2feast.compile_python import NotCompilable, compile_python_udf
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec, extract_views
-from nb2feast.freeze import compute_values, freeze_targets, freeze_view, mark_frozen
-from nb2feast.infer import (
-    TRANSFORM_LOCK,
-    batch_features,
-    cell_hash,
-    frame_columns,
-    load_transforms,
-    on_demand_columns,
-    read_sidecar,
-    run_build,
-    sidecar_path,
-)
+from nb2feast.freeze import freeze_targets, freeze_view, mark_frozen
+from nb2feast.infer import cell_hash, read_sidecar, sidecar_path
 from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
 from nb2feast.names import check_unique_names, comment_text, escape_text
 from nb2feast.read import read_notebook
-from nb2feast.render import ViewPlan, plan_entities, render_repo, render_transform, render_transforms_init
+from nb2feast.render import (
+    ViewPlan,
+    plan_entities,
+    render_repo,
+    render_transform,
+    render_transforms_init,
+)
 from nb2feast.select import select_feature_cells, split_magic
 from nb2feast.types import FEAST_TYPES
-from nb2feast.write import MANIFEST, seal_manifest, stale_files, write_repo
+from nb2feast.write import MANIFEST, seal_manifest, stale_files, writable_target, write_repo
 
 
 @dataclass(frozen=True)
@@ -200,15 +197,13 @@ def check_recorded(entry: dict, view: ViewSpec, sidecar: str) -> dict:
 
 
 class _Typer:
-    """Columns per view: from the sidecar when it is fresh, else from running the transforms."""
+    """Columns per view: from the sidecar when it is fresh, else from running the generated
+    transforms in a child process (`nb2feast.child`), never in this one."""
 
-    def __init__(self, notebooks: Sequence[_Notebook], transforms: dict[str, str], repo: Path) -> None:
+    def __init__(self, notebooks: Sequence[_Notebook], runner: TransformRunner) -> None:
         self.sidecars = {nb.path: read_sidecar(nb.path).get("views", {}) for nb in notebooks}
         self.notebook_of = {v.name: nb for nb in notebooks for v in nb.views}
-        self.transforms = transforms
-        self.repo = repo
-        self._package = None
-        self.frames: dict[str, object] = {}
+        self.runner = runner
         self.key_types: dict[str, str] = {}
 
     def recorded(self, view: ViewSpec) -> dict | None:
@@ -222,11 +217,9 @@ class _Typer:
             return check_recorded(entry, view, sidecar_path(notebook).name)
         return None
 
-    @property
-    def package(self):  # noqa: ANN201
-        if self._package is None:
-            self._package = load_transforms(self.transforms, self.repo)
-        return self._package
+    def why(self, view: ViewSpec) -> str:
+        sidecar = sidecar_path(self.notebook_of[view.name].path).name
+        return f"no fresh types recorded in {escape_text(sidecar)}"
 
     def batch(self, view: ViewSpec) -> tuple[Column, ...]:
         recorded = self.recorded(view)
@@ -235,25 +228,26 @@ class _Typer:
             for key in view.flags.entities:
                 self.key_types.setdefault(key, types.get(key, "Int64"))
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
-        frame = self.frame(view)
-        features = batch_features(frame, view.flags, view.cell.ref, line=view.body[-1].line)
-        keys = frame_columns(frame, view.flags.entities, view.name, view.cell.ref)
+        features, keys = self.runner.batch(view_job(view), self.why(view))
         for key, column in zip(view.flags.entities, keys, strict=True):
             self.key_types.setdefault(key, column.feast_type)
         return features
 
-    def frame(self, view: ViewSpec):  # noqa: ANN201
-        return run_build(self.package, view, self.frames)
-
     def on_demand(self, view: ViewSpec, upstream: Sequence[ViewSpec]) -> tuple[Column, ...]:
         recorded = self.recorded(view)
         if recorded is not None:
-            return tuple(Column(n, recorded["dtypes"][n], recorded["feast_types"][n]) for n in recorded["features"])
-        frames = {}
-        for source in upstream:
-            frame = self.frame(source)
-            frames[source.name] = frame[[c for c in frame.columns if c not in (*source.flags.entities,)]]
-        return on_demand_columns(self.package, view, frames)
+            return tuple(
+                Column(n, recorded["dtypes"][n], recorded["feast_types"][n])
+                for n in recorded["features"]
+            )
+        job = replace(view_job(view), upstream=tuple(view_job(v) for v in upstream))
+        return self.runner.on_demand(job, self.why(view))
+
+
+def view_job(view: ViewSpec) -> ViewJob:
+    """What the child process needs of a view to run it."""
+    line = view.body[-1].line if view.body else 1
+    return ViewJob(view.name, view.flags, view.cell.ref, line, view.input_frame)
 
 
 def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str, list]:
@@ -271,13 +265,11 @@ def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str,
         if recorded and names <= set(recorded["values"]):
             values, provenance = recorded["values"], comment_text(recorded["provenance"])
         else:
-            module = getattr(typer.package, view.name)
-            with TRANSFORM_LOCK:
-                frame = module.load_inputs()[view.input_frame]
-            values = compute_values(frame, targets, view.input_frame, vars(module))
+            job = replace(view_job(view), targets=tuple(targets))
+            values, rows = typer.runner.freeze(job, "--freeze needs the statistics of its input")
             ref = view.cell.ref
             provenance = comment_text(
-                f"{len(frame)} rows of {view.input_frame} ({plan.notebook}, cell {ref.index}), "
+                f"{rows} rows of {view.input_frame} ({plan.notebook}, cell {ref.index}), "
                 "computed by export"
             )
         plans[number] = replace(plan, spec=freeze_view(view, values, provenance))
@@ -303,7 +295,7 @@ def compile_served_view(plan: ViewPlan) -> ViewPlan:
 
 
 def _plan_views(
-    notebooks: Sequence[_Notebook], repo: Path, freeze_all: bool = False
+    notebooks: Sequence[_Notebook], repo: Path, runner: TransformRunner, freeze_all: bool = False
 ) -> tuple[list[ViewPlan], dict[str, str], dict[str, str], dict[str, list]]:
     """Typed plans, entity key types, the transform modules (they need no types), and
     the statistics frozen per view."""
@@ -316,11 +308,14 @@ def _plan_views(
             plans.append(plan)
             transforms[f"transforms/{view.name}.py"] = render_transform(plan)
     transforms["transforms/__init__.py"] = render_transforms_init(plans)
-    typer = _Typer(notebooks, transforms, repo)
+    runner.load(transforms, repo)
+    typer = _Typer(notebooks, runner)
     frozen = _freeze(plans, typer, freeze_all)
     for name in frozen:
         plan = next(p for p in plans if p.name == name)
         transforms[f"transforms/{name}.py"] = render_transform(plan)
+    if frozen:
+        runner.load(transforms, repo)
     typed: list[ViewPlan] = []
     for plan in plans:
         view = plan.spec
@@ -400,10 +395,19 @@ def export_notebooks(
     check: bool = False,
     force: bool = False,
     freeze: bool = False,
+    execute: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    say: Callable[[str], None] | None = None,
 ) -> ExportResult:
-    """Export the `%%feature` cells of `notebooks` into the Feast repository `out`."""
+    """Export the `%%feature` cells of `notebooks` into the Feast repository `out`.
+
+    Types come from the notebooks' sidecars when fresh; else the cells' code runs in a child
+    process under `timeout` seconds (announced through `say`), or, with `execute=False`,
+    the export stops (exit 2)."""
     if not notebooks:
         raise UserError("no notebook given")
+    if not check:
+        writable_target(out)  # before anything runs: --out that is a file is exit 2 at once
     loaded = [load_notebook(Path(nb), out) for nb in notebooks]
     previous = _previous_manifest(out)
     loaded += _neighbours(previous, loaded, out, force)
@@ -413,7 +417,9 @@ def export_notebooks(
         raise UserError("no %%feature cell found", where=", ".join(map(str, notebooks)),
                         fix="mark a cell that builds features with %%feature NAME --entity KEY")
     hazards = [h for nb in loaded for h in _detect_hazards(nb)]
-    plans, key_types, transforms, frozen = _plan_views(loaded, out, freeze)
+    runner = TransformRunner(loaded[0].path.resolve().parent, timeout=timeout, allowed=execute, say=say)
+    with runner:
+        plans, key_types, transforms, frozen = _plan_views(loaded, out, runner, freeze)
     for plan in plans:
         if plan.name in frozen:
             hazards = mark_frozen(hazards, plan.name, frozen[plan.name])
@@ -470,7 +476,7 @@ def repo_status(notebook: Path, repo: Path) -> str:
     if not (repo / MANIFEST).is_file():
         return "not exported"
     try:
-        result = export_notebooks([notebook], repo, check=True)
+        result = export_notebooks([notebook], repo, check=True, execute=False)
     except UserError:
         return "stale"
     return "stale" if result.stale else "exported"

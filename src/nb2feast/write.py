@@ -108,7 +108,7 @@ def hand_edited(out: Path, files: Mapping[str, str]) -> list[str]:
 def write_repo(out: Path, files: Mapping[str, str], *, force: bool = False) -> list[str]:
     """Make `out` hold `files` (plus everything in it nb2feast does not own), atomically;
     returns the relative paths written."""
-    out = _target(out)
+    out = writable_target(out)
     with locked(out):
         remove_dead_staging(out)
         edited = [] if force else hand_edited(out, files)
@@ -140,7 +140,7 @@ def write_repo(out: Path, files: Mapping[str, str], *, force: bool = False) -> l
     return sorted(files)
 
 
-def _target(out: Path) -> Path:
+def writable_target(out: Path) -> Path:
     """The folder to write: absolute, symlinks resolved (the link stays, its target swaps)."""
     out = Path(os.path.abspath(out))
     if out.is_symlink():
@@ -152,7 +152,15 @@ def _target(out: Path) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create the folder: {exc.strerror}", where=escape_text(str(out.parent))) from None
-    if not os.access(out.parent, os.W_OK | os.X_OK) or (out.is_dir() and not os.access(out, os.W_OK | os.X_OK)):
+    try:  # a real probe: permissions, read-only mounts, /proc, ...
+        os.rmdir(tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent))
+    except OSError as exc:
+        raise UserError(
+            f"cannot write there: {exc.strerror or exc}",
+            where=escape_text(str(out)),
+            fix="choose a folder you can write to",
+        ) from None
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
         raise UserError("cannot write there: permission denied", where=escape_text(str(out)),
                         fix="choose a folder you can write to")
     return out
