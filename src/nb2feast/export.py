@@ -163,6 +163,14 @@ def _check_feature_names(plans: Sequence[ViewPlan]) -> None:
             owner[column.name] = plan
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_recorded(entry: dict, view: ViewSpec, sidecar: str) -> dict:
     """A sidecar entry is data from a file anyone can edit: its names are strings, its
     Feast types from the closed set, its frozen values numbers; else exit 2."""
@@ -173,6 +181,8 @@ def check_recorded(entry: dict, view: ViewSpec, sidecar: str) -> dict:
         problem = "needs lists 'features', 'dtypes' and 'feast_types'"
     elif not all(isinstance(f, str) and isinstance(dtypes.get(f), str) for f in features):
         problem = "has a feature without a dtype"
+    elif not all(_encodable(t) for f in features for t in (f, dtypes[f])):
+        problem = "has a column name or dtype with an unpaired surrogate (not UTF-8)"
     else:
         for name in [*features, *(k for k in keys if k in types)]:
             if types.get(name) not in FEAST_TYPES:
