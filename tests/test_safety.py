@@ -233,3 +233,49 @@ def test_a_project_name_that_is_not_a_feast_name_exits_2(tmp_path: Path, capsys)
     notebook, out = make_project(tmp_path, "column", "amount")
     assert main(["export", str(notebook), "--out", str(out), "--project", "a\nb: c"]) == 2
     assert "is not a Feast project name" in capsys.readouterr().err
+
+
+@pytest.mark.feast
+def test_feast_apply_and_importing_the_transforms_run_no_payload(tmp_path: Path):
+    import subprocess
+    import sys
+
+    # Given a notebook whose name, cell id, flags and column carry code after line breaks
+    name = f"x\r{RUN}"
+    notebook = tmp_path / f"{name}.ipynb"
+    flags = (
+        f"--description {shlex.quote(chr(13) + RUN)} --owner {shlex.quote(chr(0x2028) + RUN)} "
+        f"--tag {shlex.quote('k=' + chr(0x85) + RUN)}"
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell('import pandas as pd\ntx = pd.read_parquet("tx.parquet")'),
+        nbformat.v4.new_code_cell(f"%%feature spend --entity customer_id {flags}\nspend = tx"),
+    ]
+    nb.cells[0]["id"], nb.cells[1]["id"] = "c0", f"c1\n{RUN}"
+    notebook.write_text(json.dumps(nb))
+    column = f"amount\n{RUN}"
+    cells = select_feature_cells(read_notebook(notebook))
+    views = {"spend": {"cell_hash": sidecar_key(cells[0]), "features": [column],
+                       "dtypes": {column: "float64"}, "feast_types": {column: "Float64", "customer_id": "Int64"}}}
+    sidecar_path(notebook).write_text(json.dumps({"views": views}))
+    out = tmp_path / "feature_repo"
+    assert main(["export", str(notebook), "--out", str(out), "--no-exec"]) == 0
+    # When Feast applies the repository and every transform module is imported
+    apply = subprocess.run(
+        [sys.executable, "-m", "feast.cli.cli", "-c", str(out), "apply"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )
+    importer = (
+        "import importlib, pathlib, sys\n"
+        f"sys.path.insert(0, {str(out)!r})\n"
+        "for path in sorted(pathlib.Path('transforms').glob('*.py')):\n"
+        "    importlib.import_module('transforms.' + path.stem.replace('__init__', '')[:99] "
+        "if path.stem != '__init__' else 'transforms')\n"
+    )
+    imported = subprocess.run([sys.executable, "-c", importer], cwd=out, capture_output=True,
+                              text=True, check=False)
+    # Then both succeed and no payload ran
+    assert apply.returncode == 0, apply.stderr[-2000:]
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    assert not list(tmp_path.rglob(MARKER))

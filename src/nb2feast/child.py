@@ -29,6 +29,10 @@ DEFAULT_TIMEOUT = 300.0
 _HEADER = struct.Struct("!Q")
 
 
+class ExecutionRefused(UserError):
+    """Types would need running the notebook's code, and running it is not allowed."""
+
+
 @dataclass(frozen=True)
 class ViewJob:
     """What the child needs to know of a view (no CST: cheap to send)."""
@@ -98,7 +102,7 @@ class TransformRunner:
         self.close()
 
     def _refuse(self, job: ViewJob) -> None:
-        raise UserError(
+        raise ExecutionRefused(
             f"types must come from running cell {job.ref.index} (view {job.name!r}), "
             "and --no-exec forbids running the notebook's code",
             where=job.ref,

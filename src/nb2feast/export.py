@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nb2feast import __version__
-from nb2feast.child import DEFAULT_TIMEOUT, TransformRunner, ViewJob
+from nb2feast.child import DEFAULT_TIMEOUT, ExecutionRefused, TransformRunner, ViewJob
 from nb2feast.compile_python import NotCompilable, compile_python_udf
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec, extract_views
@@ -32,7 +32,14 @@ from nb2feast.render import (
 )
 from nb2feast.select import select_feature_cells, split_magic
 from nb2feast.types import FEAST_TYPES
-from nb2feast.write import MANIFEST, seal_manifest, stale_files, writable_target, write_repo
+from nb2feast.write import (
+    MANIFEST,
+    hand_edited,
+    seal_manifest,
+    stale_files,
+    writable_target,
+    write_repo,
+)
 
 
 @dataclass(frozen=True)
@@ -370,6 +377,7 @@ def manifest_entry(plan: ViewPlan) -> dict:
         "notebook": plan.notebook,
         "cell_index": ref.index,
         "cell_id": ref.id,
+        "cell_hash": sidecar_key(view.cell),
         "features": [{"name": c.name, "dtype": c.dtype, "feast_type": c.feast_type} for c in plan.columns],
         "module": f"transforms/{view.name}.py",
     }
@@ -482,11 +490,30 @@ def feature_cell_summaries(notebook: Path) -> list[dict]:
 
 
 def repo_status(notebook: Path, repo: Path) -> str:
-    """"not exported" | "exported" | "stale" — by comparing with a fresh render."""
+    """"not exported" | "exported" | "stale" — by comparing with a fresh render, which runs
+    no code: where types would need running the cells, by the cells' hashes instead."""
     if not (repo / MANIFEST).is_file():
         return "not exported"
     try:
         result = export_notebooks([notebook], repo, check=True, execute=False)
+    except ExecutionRefused:
+        return _status_from_hashes(notebook, repo)
     except UserError:
         return "stale"
     return "stale" if result.stale else "exported"
+
+
+def _status_from_hashes(notebook: Path, repo: Path) -> str:
+    """"exported" when the manifest lists this notebook's views exported from the cells as
+    they are now, and no generated file was edited since."""
+    display = os.path.relpath(notebook.resolve(), repo.resolve())
+    manifest = _previous_manifest(repo)
+    views = manifest.get("views") if isinstance(manifest.get("views"), list) else []
+    exported = {
+        v.get("name"): v.get("cell_hash")
+        for v in views
+        if isinstance(v, dict) and v.get("notebook") == display
+    }
+    current = {c.flags.name: sidecar_key(c) for c in select_feature_cells(read_notebook(notebook))}
+    edited = hand_edited(repo, {})
+    return "exported" if exported == current and not edited else "stale"
