@@ -279,3 +279,72 @@ def test_feast_apply_and_importing_the_transforms_run_no_payload(tmp_path: Path)
     assert apply.returncode == 0, apply.stderr[-2000:]
     assert imported.returncode == 0, imported.stderr[-2000:]
     assert not list(tmp_path.rglob(MARKER))
+
+
+def _nb(*cells: dict, **top: object) -> str:
+    body = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": list(cells)} | top
+    return json.dumps(body)
+
+
+def _code(source: object, cell_id: object = "c0", **extra: object) -> dict:
+    return {"cell_type": "code", "id": cell_id, "source": source, "metadata": {},
+            "outputs": [], "execution_count": None} | extra
+
+
+FEATURE = "%%feature spend --entity customer_id\nspend = tx"
+ODD_NOTEBOOKS = {
+    "nul_in_cell": _nb(_code("x = 1\ny = '\x00'")),
+    "surrogate_in_cell": _nb(_code("x = 1\ny = '\ud800'")),
+    "source_null": _nb(_code(None)),
+    "source_number": _nb(_code(5)),
+    "source_list_of_numbers": _nb(_code([1, 2])),
+    "no_source_key": _nb({"cell_type": "code", "id": "c0", "metadata": {}, "outputs": []}),
+    "cells_not_a_list": _nb(cells={}),
+    "cell_is_a_string": _nb("print(1)"),
+    "cell_id_number": _nb(_code(FEATURE, cell_id=5)),
+    "cell_id_newline": _nb(_code(FEATURE, cell_id=f"a\n{RUN}")),
+    "duplicate_cell_ids": _nb(_code("tx = 1", "c0"), _code(FEATURE, "c0")),
+    "metadata_null": _nb(_code(FEATURE), metadata=None),
+    "top_level_list": "[1, 2, 3]",
+    "truncated": _nb(_code(FEATURE))[:40],
+    "empty_file": "",
+    "not_utf8": b"\xff\xfe\x00garbage",
+    "deep_nesting": "[" * 100_000 + "]" * 100_000,
+    "nbformat_3": json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []}),
+    "magic_without_name": _nb(_code("%%feature\nx = 1")),
+    "syntax_error_in_cell": _nb(_code("tx = (1"), _code(FEATURE, "c1")),
+    "unknown_flag": _nb(_code("%%feature v --entity k --bogus\nv = 1")),
+    "unbalanced_quote_in_flags": _nb(_code("%%feature v --entity k --description 'oops\nv = 1")),
+    "view_named_def": _nb(_code("%%feature def --entity k\nx = 1")),
+    "view_named_300_chars": _nb(_code(f"%%feature {'v' * 300} --entity k\nx = 1")),
+    "entity_not_identifier": _nb(_code("%%feature v --entity 'a b'\nv = 1")),
+    "ttl_overflow": _nb(_code("%%feature v --entity k --ttl 99999999999d\nv = 1")),
+    "no_feature_cell": _nb(_code("x = 1")),
+    "huge_line": _nb(_code("x = '" + "a" * 1_000_000 + "'")),
+}
+
+
+@pytest.mark.parametrize("kind", [*ODD_NOTEBOOKS, "symlink_loop", "a_folder", "missing"])
+def test_odd_notebooks_exit_0_or_2_with_one_line_never_a_traceback(tmp_path: Path, capsys, kind):
+    notebook = tmp_path / "odd.ipynb"
+    if kind == "symlink_loop":
+        notebook.symlink_to(tmp_path / "odd2.ipynb")
+        (tmp_path / "odd2.ipynb").symlink_to(notebook)
+    elif kind == "a_folder":
+        notebook.mkdir()
+    elif kind != "missing":
+        text = ODD_NOTEBOOKS[kind]
+        if isinstance(text, bytes):
+            notebook.write_bytes(text)
+        else:
+            notebook.write_text(text, encoding="utf-8", errors="surrogatepass")
+    out = tmp_path / "repo"
+    code = main(["export", str(notebook), "--out", str(out), "--no-exec"])
+    err = capsys.readouterr().err
+    assert code in (0, 2), err
+    assert "Traceback" not in err and not list(tmp_path.rglob(MARKER))
+    if code == 2:
+        lines = err.strip().splitlines()
+        assert lines[0].startswith(f"nb2feast: error: {notebook}"), err
+        assert len(lines) <= 2 and (len(lines) == 1 or lines[1].startswith("  fix: ")), err
+        assert not out.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 from nb2feast.errors import UserError
@@ -18,7 +19,9 @@ def read_notebook(path: Path, display: str | None = None) -> tuple[NotebookCell,
 
     name = escape_text(display or str(path))
     try:
-        notebook = nbformat.read(path, as_version=4)
+        with warnings.catch_warnings():  # nbformat warns (to stderr) of ids it repairs
+            warnings.simplefilter("ignore")
+            notebook = nbformat.read(path, as_version=4)
     except FileNotFoundError:
         raise UserError("notebook not found", where=name) from None
     except RecursionError:
