@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from nb2feast.compile_python import NotCompilable, compile_python_udf
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec, extract_views
 from nb2feast.freeze import freeze_targets, freeze_view, mark_frozen
-from nb2feast.infer import cell_hash, read_sidecar, sidecar_path
+from nb2feast.infer import read_sidecar, sidecar_path, source_key
 from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
 from nb2feast.names import check_unique_names, comment_text, escape_text
 from nb2feast.read import read_notebook
@@ -31,7 +31,8 @@ from nb2feast.render import (
     render_transforms_init,
 )
 from nb2feast.select import select_feature_cells, split_magic
-from nb2feast.types import FEAST_TYPES
+from nb2feast.targets import Target, get_target
+from nb2feast.types import FEAST_TO_DTYPE, FEAST_TYPES
 from nb2feast.write import (
     MANIFEST,
     hand_edited,
@@ -58,16 +59,25 @@ def default_project(notebooks: Sequence[Path]) -> str:
 
 def sidecar_key(feature_cell: FeatureCell) -> str:
     """Hash of the magic line and body, as the magic sees them when the cell runs."""
-    line, body = split_magic(feature_cell.cell.source.lstrip("\n"))
-    return cell_hash(line.strip() + "\n" + body.rstrip())
+    return source_key(feature_cell.cell.source)
 
 
 def _detect_hazards(notebook: _Notebook) -> list[Hazard]:
+    """Each view's hazards, its slice (helpers, loading statements) checked with it."""
     from nb2feast.hazards import detect_hazards
 
+    views = notebook.views
+    if not views and notebook.feature_cells:
+        try:
+            views = extract_views(notebook.cells, notebook.feature_cells)
+        except UserError:
+            views = ()
+    slices = {v.cell.ref: (*v.support, *v.loading_support, *v.loading) for v in views}
     found: list[Hazard] = []
     for feature_cell in notebook.feature_cells:
-        found.extend(detect_hazards(feature_cell, notebook.cells))
+        found.extend(
+            detect_hazards(feature_cell, notebook.cells, slices.get(feature_cell.ref, ()))
+        )
     return found
 
 
@@ -243,6 +253,14 @@ class _Typer:
         if recorded is not None:
             types, dtypes = recorded["feast_types"], recorded["dtypes"]
             for key in view.flags.entities:
+                if types.get(key) in ("Float32", "Float64"):
+                    raise UserError(
+                        f"entity key {key!r} of {view.name!r} has dtype {dtypes.get(key)}: "
+                        "Feast cannot materialize a float key",
+                        where=view.cell.ref,
+                        line=view.body[-1].line,
+                        fix=f'cast it in the cell: df[{key!r}] = df[{key!r}].astype("int64"), and run it',
+                    )
                 self.key_types.setdefault(key, types.get(key, "Int64"))
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
         features, keys = self.runner.batch(view_job(view), self.why(view))
@@ -294,9 +312,10 @@ def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str,
     return frozen
 
 
-def compile_served_view(plan: ViewPlan) -> ViewPlan:
+def compile_served_view(plan: ViewPlan, input_dtypes: Mapping[str, str] | None = None) -> ViewPlan:
     """The served on-demand view in python mode where the cell compiles row-wise; else
-    pandas mode, saying why (the cell's line and the construct)."""
+    pandas mode, saying why (the cell's line and the construct). `input_dtypes`: the
+    dtypes of the input columns (pandas' null rules depend on them)."""
     view = plan.spec
     try:
         udf = compile_python_udf(
@@ -305,10 +324,29 @@ def compile_served_view(plan: ViewPlan) -> ViewPlan:
             [c.name for c in plan.columns],
             [s.node for s in view.support],
             view.name,
+            result=view.result_name,
+            dtypes=input_dtypes,
         )
     except NotCompilable as refusal:
         return replace(plan, pandas_reason=f"cell line {refusal.line + 1}: {refusal.reason}")
     return replace(plan, python_udf=udf)
+
+
+def _check_request_names(view: ViewSpec, sources: Sequence[ViewPlan]) -> None:
+    """Feast cannot serve a request field named like a feature of a source view: the offline
+    join fails (`Duplicate column name`) and online values are wrong (FEAST_NOTES)."""
+    for field, _ in view.flags.requests:
+        for source in sources:
+            if field in {c.name for c in source.columns}:
+                ref = source.spec.cell.ref
+                raise UserError(
+                    f"--request {field} has the name of a feature of {source.name!r} "
+                    f"({source.notebook}, cell {ref.index} (id {ref.id})): Feast cannot serve both",
+                    where=view.cell.ref,
+                    line=1,
+                    fix=f"rename the request field (e.g. --request {field}_request:TYPE and the "
+                    f"column in the cell), or drop the feature from {source.name!r}",
+                )
 
 
 def _plan_views(
@@ -348,18 +386,28 @@ def _plan_views(
                 line=2,
                 fix="derive the new columns from features of views above, or declare --request COL:TYPE",
             )
+        _check_request_names(view, sources)
         columns = typer.on_demand(view, [p.spec for p in sources])
-        typed.append(compile_served_view(replace(plan, columns=columns, sources=tuple(p.name for p in sources))))
+        dtypes = {c.name: c.dtype for p in sources for c in p.columns}
+        dtypes |= {name: FEAST_TO_DTYPE.get(t, "") for name, t in view.flags.requests}
+        plan = replace(plan, columns=columns, sources=tuple(p.name for p in sources))
+        typed.append(compile_served_view(plan, dtypes))
     return typed, typer.key_types, transforms, frozen
 
 
 def _manifest(
-    plans: Sequence[ViewPlan], project: str, notebooks: Sequence[_Notebook], hazards: Sequence[Hazard]
+    plans: Sequence[ViewPlan],
+    project: str,
+    notebooks: Sequence[_Notebook],
+    hazards: Sequence[Hazard],
+    target: Target,
 ) -> str:
     views = [manifest_entry(p) for p in plans]
     body = {
         "nb2feast": __version__,
         "project": project,
+        # Absent means `local`: a local repository's manifest is unchanged by targets.
+        **({"target": target.name} if target.name != "local" else {}),
         "notebooks": [nb.display for nb in notebooks],
         "views": views,
         "hazards": [h.to_dict() for h in hazards],
@@ -405,6 +453,13 @@ def manifest_entry(plan: ViewPlan) -> dict:
     return entry
 
 
+def _existing_target(out: Path) -> str | None:
+    try:
+        return json.loads((out / MANIFEST).read_text()).get("target")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def export_notebooks(
     notebooks: Sequence[Path],
     out: Path,
@@ -413,11 +468,13 @@ def export_notebooks(
     check: bool = False,
     force: bool = False,
     freeze: bool = False,
+    target: str | None = None,
     execute: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
     say: Callable[[str], None] | None = None,
 ) -> ExportResult:
-    """Export the `%%feature` cells of `notebooks` into the Feast repository `out`.
+    """Export the `%%feature` cells of `notebooks` into the Feast repository `out`
+    (for `target`; by default the target `out` was exported for, else `local`).
 
     Types come from the notebooks' sidecars when fresh; else the cells' code runs in a child
     process under `timeout` seconds (announced through `say`), or, with `execute=False`,
@@ -426,6 +483,7 @@ def export_notebooks(
         raise UserError("no notebook given")
     if not check:
         writable_target(out)  # before anything runs: --out that is a file is exit 2 at once
+    stack = get_target(target or _existing_target(out))
     loaded = [load_notebook(Path(nb), out) for nb in notebooks]
     previous = _previous_manifest(out)
     loaded += _neighbours(previous, loaded, out, force)
@@ -434,6 +492,11 @@ def export_notebooks(
     if not any(nb.views for nb in loaded):
         raise UserError("no %%feature cell found", where=", ".join(map(str, notebooks)),
                         fix="mark a cell that builds features with %%feature NAME --entity KEY")
+    if stack.engine == "spark":
+        from nb2feast.targets.partition import require_partitionable
+
+        for view in (v for nb in loaded for v in nb.views if not v.flags.on_demand):
+            require_partitionable(view)
     hazards = [h for nb in loaded for h in _detect_hazards(nb)]
     runner = TransformRunner(loaded[0].path.resolve().parent, timeout=timeout, allowed=execute, say=say)
     with runner:
@@ -446,14 +509,14 @@ def export_notebooks(
     _check_generated_names(plans)
     project = check_project(project or default_project([nb.path for nb in loaded]))
     entities = plan_entities(plans, key_types)
-    files = render_repo(plans, entities, transforms, project)
-    files[MANIFEST] = _manifest(plans, project, loaded, hazards)
+    files = render_repo(plans, entities, transforms, project, stack)
+    files[MANIFEST] = _manifest(plans, project, loaded, hazards, stack)
     views = tuple(manifest_entry(p) for p in plans)
     no_errors = not any(h.severity == "error" for h in hazards)
     if check:
         stale = tuple(stale_files(out, files))
         return ExportResult(ok=not stale and no_errors, out=str(out), files=tuple(sorted(files)),
-                            stale=stale, hazards=hazards, views=views)
+                            stale=stale, hazards=hazards, views=views, texts=dict(files))
     written = write_repo(out, files, force=force)
     return ExportResult(ok=no_errors, out=str(out), files=tuple(written), hazards=hazards, views=views, wrote=True)
 
