@@ -41,11 +41,17 @@ exit codes:
   1  a parity mismatch, a stale repository or view, or a hazard of severity error
   2  bad input or usage (unreadable notebook, syntax error in a cell, unknown flag)
 
+when your code runs:
+  export and export --check run none of the notebook's code when its types are recorded
+  fresh beside it (NB.nb2feast.json, written whenever the notebook runs); otherwise they
+  say so and run the cells in a child process under --timeout, or exit 2 with --no-exec.
+  materialize and verify run the notebook's code.
+
 example:
   nb2feast export churn.ipynb --out feature_repo      # write the Feast repository
   nb2feast materialize feature_repo                   # build its tables, feast apply
   nb2feast verify churn.ipynb --repo feature_repo     # prove Feast serves the notebook
-  nb2feast export churn.ipynb --out feature_repo --check --format github   # in CI"""
+  nb2feast export churn.ipynb --out feature_repo --check --no-exec --format github   # in CI"""
 
 
 def notebook_lines(notebook: Path) -> dict[tuple[int, int], int]:
