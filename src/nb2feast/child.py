@@ -44,6 +44,8 @@ class ViewJob:
     input_frame: str | None = None
     upstream: tuple[ViewJob, ...] = ()
     targets: tuple[Any, ...] = field(default=())  # FreezeTargets, for `freeze`
+    result: Any = None  # on-demand: the ResultFrame holding the new columns
+    result_name: str = ""
 
 
 # ---------------------------------------------------------------- the parent's side
@@ -220,6 +222,8 @@ def _as_view(job: ViewJob) -> SimpleNamespace:
         cell=SimpleNamespace(ref=job.ref),
         input_frame=job.input_frame,
         body=[SimpleNamespace(line=job.line)],
+        result=job.result,
+        result_name=job.result_name,
     )
 
 

@@ -282,7 +282,15 @@ class _Typer:
 def view_job(view: ViewSpec) -> ViewJob:
     """What the child process needs of a view to run it."""
     line = view.body[-1].line if view.body else 1
-    return ViewJob(view.name, view.flags, view.cell.ref, line, view.input_frame)
+    return ViewJob(
+        view.name,
+        view.flags,
+        view.cell.ref,
+        line,
+        view.input_frame,
+        result=view.result,
+        result_name=view.result_name,
+    )
 
 
 def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str, list]:
