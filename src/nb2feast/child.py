@@ -19,11 +19,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Self
 
 from nb2feast.errors import UserError
-from nb2feast.model import CellRef, Column, FeatureFlags
+from nb2feast.model import CellRef, Column
 
 DEFAULT_TIMEOUT = 300.0
 _HEADER = struct.Struct("!Q")
@@ -35,17 +34,20 @@ class ExecutionRefused(UserError):
 
 @dataclass(frozen=True)
 class ViewJob:
-    """What the child needs to know of a view (no CST: cheap to send)."""
+    """A view to run in the child: its `ViewSpec` (pickled, CST and all), the views it
+    reads (on-demand), the statistics to compute (`--freeze`)."""
 
-    name: str
-    flags: FeatureFlags
-    ref: CellRef
-    line: int = 1
-    input_frame: str | None = None
-    upstream: tuple[ViewJob, ...] = ()
-    targets: tuple[Any, ...] = field(default=())  # FreezeTargets, for `freeze`
-    result: Any = None  # on-demand: the ResultFrame holding the new columns
-    result_name: str = ""
+    view: Any  # ViewSpec
+    upstream: tuple[Any, ...] = ()  # ViewSpecs
+    targets: tuple[Any, ...] = field(default=())  # FreezeTargets
+
+    @property
+    def name(self) -> str:
+        return self.view.name
+
+    @property
+    def ref(self) -> CellRef:
+        return self.view.cell.ref
 
 
 # ---------------------------------------------------------------- the parent's side
@@ -214,19 +216,6 @@ def _write_all(descriptor: int, data: bytes) -> None:
 # ---------------------------------------------------------------- the child's side
 
 
-def _as_view(job: ViewJob) -> SimpleNamespace:
-    """The attributes of a `ViewSpec` the typing functions read."""
-    return SimpleNamespace(
-        name=job.name,
-        flags=job.flags,
-        cell=SimpleNamespace(ref=job.ref),
-        input_frame=job.input_frame,
-        body=[SimpleNamespace(line=job.line)],
-        result=job.result,
-        result_name=job.result_name,
-    )
-
-
 class _Child:
     def __init__(self) -> None:
         self.package = None
@@ -239,17 +228,19 @@ class _Child:
         self.package = load_transforms(transforms, Path(repo))
         self.frames = {}
 
-    def frame(self, job: ViewJob) -> Any:
+    def frame(self, view: Any) -> Any:
         from nb2feast.infer import run_build
 
-        return run_build(self.package, _as_view(job), self.frames)
+        return run_build(self.package, view, self.frames)
 
     def batch(self, job: ViewJob) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
         from nb2feast.infer import batch_features, frame_columns
 
-        frame = self.frame(job)
-        features = batch_features(frame, job.flags, job.ref, line=job.line)
-        keys = frame_columns(frame, job.flags.entities, job.name, job.ref)
+        view = job.view
+        frame = self.frame(view)
+        line = view.body[-1].line if view.body else 1
+        features = batch_features(frame, view.flags, job.ref, line=line)
+        keys = frame_columns(frame, view.flags.entities, view.name, job.ref)
         return features, keys
 
     def on_demand(self, job: ViewJob) -> tuple[Column, ...]:
@@ -259,14 +250,15 @@ class _Child:
         for source in job.upstream:
             frame = self.frame(source)
             frames[source.name] = frame[[c for c in frame.columns if c not in source.flags.entities]]
-        return on_demand_columns(self.package, _as_view(job), frames)
+        return on_demand_columns(self.package, job.view, frames)
 
     def freeze(self, job: ViewJob) -> tuple[dict, int]:
         from nb2feast.freeze import compute_values
 
-        module = getattr(self.package, job.name)
-        frame = module.load_inputs()[job.input_frame]
-        return compute_values(frame, job.targets, job.input_frame, vars(module)), len(frame)
+        view = job.view
+        module = getattr(self.package, view.name)
+        frame = module.load_inputs()[view.input_frame]
+        return compute_values(frame, job.targets, view.input_frame, vars(module)), len(frame)
 
 
 def _serve(read_fd: int, write_fd: int) -> None:

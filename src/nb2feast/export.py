@@ -263,7 +263,7 @@ class _Typer:
                     )
                 self.key_types.setdefault(key, types.get(key, "Int64"))
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
-        features, keys = self.runner.batch(view_job(view), self.why(view))
+        features, keys = self.runner.batch(ViewJob(view), self.why(view))
         for key, column in zip(view.flags.entities, keys, strict=True):
             self.key_types.setdefault(key, column.feast_type)
         return features
@@ -275,22 +275,8 @@ class _Typer:
                 Column(n, recorded["dtypes"][n], recorded["feast_types"][n])
                 for n in recorded["features"]
             )
-        job = replace(view_job(view), upstream=tuple(view_job(v) for v in upstream))
+        job = ViewJob(view, upstream=tuple(upstream))
         return self.runner.on_demand(job, self.why(view))
-
-
-def view_job(view: ViewSpec) -> ViewJob:
-    """What the child process needs of a view to run it."""
-    line = view.body[-1].line if view.body else 1
-    return ViewJob(
-        view.name,
-        view.flags,
-        view.cell.ref,
-        line,
-        view.input_frame,
-        result=view.result,
-        result_name=view.result_name,
-    )
 
 
 def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str, list]:
@@ -308,7 +294,7 @@ def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str,
         if recorded and names <= set(recorded["values"]):
             values, provenance = recorded["values"], comment_text(recorded["provenance"])
         else:
-            job = replace(view_job(view), targets=tuple(targets))
+            job = ViewJob(view, targets=tuple(targets))
             values, rows = typer.runner.freeze(job, "--freeze needs the statistics of its input")
             ref = view.cell.ref
             provenance = comment_text(
