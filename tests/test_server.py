@@ -110,6 +110,11 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakePipeline:
         monkeypatch.setitem(__import__("sys").modules, f"nb2feast.{name}", module)
         monkeypatch.setattr(nb2feast, name, module, raising=False)
     monkeypatch.setattr(core, "apply_repo", lambda repo: pipeline.calls.append(("apply", repo)))
+    monkeypatch.setattr(
+        core,
+        "run_verify",
+        lambda target: pipeline.verify_notebook(target.notebook, target.repo).to_dict(),
+    )
     return pipeline
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, is_dataclass
@@ -181,7 +182,7 @@ def promote(target: Target, cell_id: str | None = None) -> dict[str, Any]:
 
 
 def _promote(target: Target, cell_id: str | None) -> dict[str, Any]:
-    from nb2feast import export, verify
+    from nb2feast import export
 
     if cell_id is not None:
         ids = {
@@ -194,8 +195,9 @@ def _promote(target: Target, cell_id: str | None) -> dict[str, Any]:
                 notebook=target.relative(target.notebook),
             )
     result = export.export_notebooks([target.notebook], target.repo)
-    apply_repo(target.repo)  # in a child process: the notebook's code never runs in the server
-    report = verify.verify_notebook(target.notebook, target.repo).to_dict()
+    # The notebook's code never runs in the server: materialize and verify are child processes.
+    apply_repo(target.repo)
+    report = run_verify(target)
     save_report(target, report)
     written = [str(f) for f in result.files] or manifest_files(target.repo)
     hazards = [to_json(h) for h in result.hazards] or report.get("hazards", [])
@@ -214,19 +216,42 @@ def apply_repo(repo: Path, timeout: float = 3600) -> None:
     """`nb2feast materialize REPO` in a child process started from the repository's folder:
     the generated transforms (the notebook's code) run there, never in the server process,
     whose working directory nothing may change."""
-    command = [sys.executable, "-m", "nb2feast.cli", "materialize", str(repo)]
+    run = _run_cli(["materialize", str(repo)], repo, timeout, "building the feature tables")
+    if run.returncode != 0:
+        raise UserError(f"building the feature tables failed: {_cli_error(run)}")
+
+
+def run_verify(target: Target, timeout: float = 3600) -> dict[str, Any]:
+    """`nb2feast verify NB --repo DIR` in a child process (it runs the notebook in a kernel
+    and the generated transforms for time travel); the parity report as JSON."""
+    with tempfile.TemporaryDirectory(prefix="nb2feast-verify-") as folder:
+        path = Path(folder) / "report.json"
+        arguments = ["verify", str(target.notebook), "--repo", str(target.repo), "--format", "json"]
+        run = _run_cli([*arguments, "--report", str(path)], target.notebook.parent, timeout, "verify")
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise UserError(f"verify failed: {_cli_error(run)}") from None
+
+
+def _run_cli(arguments: list[str], cwd: Path, timeout: float, what: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "nb2feast.cli", *arguments]
     env = os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     try:
-        run = subprocess.run(
-            command, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        return subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
-        raise UserError(f"building the feature tables took longer than {timeout:g} s") from None
-    if run.returncode != 0:
-        errors = [line for line in run.stderr.splitlines() if line.startswith("nb2feast: error: ")]
-        last = run.stderr.strip().splitlines()[-1:] or [f"exit code {run.returncode}"]
-        message = errors[-1][len("nb2feast: error: ") :] if errors else last[0]
-        raise UserError(f"building the feature tables failed: {message}")
+        raise UserError(f"{what} took longer than {timeout:g} s and was stopped") from None
+
+
+def _cli_error(run: subprocess.CompletedProcess) -> str:
+    """The one-line error a failed `nb2feast` child printed (else its last line)."""
+    errors = [line for line in run.stderr.splitlines() if line.startswith("nb2feast: error: ")]
+    if errors:
+        return errors[-1][len("nb2feast: error: ") :]
+    last = run.stderr.strip().splitlines()[-1:]
+    return last[0] if last else f"exit code {run.returncode}"
 
 
 def cell_status(cell: dict[str, Any], repo_state: str, report: dict[str, Any] | None) -> str:
