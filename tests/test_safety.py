@@ -51,8 +51,17 @@ PAYLOADS = [
     "\u202e evil",
     "\ufeff",
 ]
-FIELDS = ["cell_id", "notebook", "description", "owner", "tag_key", "tag_value", "timestamp",
-          "column", "dtype"]
+FIELDS = [
+    "cell_id",
+    "notebook",
+    "description",
+    "owner",
+    "tag_key",
+    "tag_value",
+    "timestamp",
+    "column",
+    "dtype",
+]
 
 
 def make_project(folder: Path, field: str, value: str) -> tuple[Path, Path]:
@@ -101,7 +110,12 @@ def possible_file_name(text: str) -> bool:
         encoded = os.fsencode(text)
     except UnicodeEncodeError:
         return False
-    return "/" not in text and "\x00" not in text and text.strip() not in ("", ".", "..") and len(encoded) < 200
+    return (
+        "/" not in text
+        and "\x00" not in text
+        and text.strip() not in ("", ".", "..")
+        and len(encoded) < 200
+    )
 
 
 def blank_strings(tree: ast.AST) -> str:
@@ -137,7 +151,11 @@ def export_and_check(folder: Path, field: str, value: str, capsys) -> int:
         # And no line break but LF anywhere: tokenizer, splitlines() and editors agree
         assert text.splitlines() == text.split("\n")[:-1], relative
     config = yaml.safe_load((out / "feature_store.yaml").read_text())
-    assert config["project"] == yaml.safe_load((base_out / "feature_store.yaml").read_text())["project"] or field == "notebook"
+    assert (
+        config["project"]
+        == yaml.safe_load((base_out / "feature_store.yaml").read_text())["project"]
+        or field == "notebook"
+    )
     manifest = json.loads((out / "nb2feast.json").read_text())
     if field == "column":
         assert manifest["views"][0]["features"][0]["name"] == value
@@ -160,7 +178,9 @@ def test_injection_corpus_is_escaped_or_refused(tmp_path: Path, capsys, field: s
         print(f"\n{field}: {len(PAYLOADS)} payloads, exit 0 (escaped) / exit 2: {outcomes}")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(field=st.sampled_from(FIELDS), value=st.text(max_size=40))
 def test_arbitrary_text_in_any_field_is_escaped_or_refused(capsys, field: str, value: str):
     if field == "notebook" and not possible_file_name(value):
@@ -208,13 +228,23 @@ def test_entity_keys_named_like_keywords_or_imports_get_safe_variables(tmp_path:
         ]
         nbformat.write(nb, notebook)
         cells = select_feature_cells(read_notebook(notebook))
-        views = {"spend": {"cell_hash": sidecar_key(cells[0]), "features": ["f"],
-                           "dtypes": {"f": "float64"}, "feast_types": {"f": "Float64", key: "Int64"}}}
+        views = {
+            "spend": {
+                "cell_hash": sidecar_key(cells[0]),
+                "features": ["f"],
+                "dtypes": {"f": "float64"},
+                "feast_types": {"f": "Float64", key: "Int64"},
+            }
+        }
         sidecar_path(notebook).write_text(json.dumps({"views": views}))
-        assert main(["export", str(notebook), "--out", str(folder / "repo")]) == 0, capsys.readouterr()
+        assert main(["export", str(notebook), "--out", str(folder / "repo")]) == 0, (
+            capsys.readouterr()
+        )
         tree = ast.parse((folder / "repo" / "definitions.py").read_text())
         assigned = [t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets]
-        imported = {a.asname or a.name for n in tree.body if isinstance(n, ast.ImportFrom) for a in n.names}
+        imported = {
+            a.asname or a.name for n in tree.body if isinstance(n, ast.ImportFrom) for a in n.names
+        }
         assert not set(assigned) & imported and len(assigned) == len(set(assigned)), key
 
 
@@ -256,15 +286,24 @@ def test_feast_apply_and_importing_the_transforms_run_no_payload(tmp_path: Path)
     notebook.write_text(json.dumps(nb))
     column = f"amount\n{RUN}"
     cells = select_feature_cells(read_notebook(notebook))
-    views = {"spend": {"cell_hash": sidecar_key(cells[0]), "features": [column],
-                       "dtypes": {column: "float64"}, "feast_types": {column: "Float64", "customer_id": "Int64"}}}
+    views = {
+        "spend": {
+            "cell_hash": sidecar_key(cells[0]),
+            "features": [column],
+            "dtypes": {column: "float64"},
+            "feast_types": {column: "Float64", "customer_id": "Int64"},
+        }
+    }
     sidecar_path(notebook).write_text(json.dumps({"views": views}))
     out = tmp_path / "feature_repo"
     assert main(["export", str(notebook), "--out", str(out), "--no-exec"]) == 0
     # When Feast applies the repository and every transform module is imported
     apply = subprocess.run(
         [sys.executable, "-m", "feast.cli.cli", "-c", str(out), "apply"],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     importer = (
         "import importlib, pathlib, sys\n"
@@ -273,8 +312,9 @@ def test_feast_apply_and_importing_the_transforms_run_no_payload(tmp_path: Path)
         "    importlib.import_module('transforms.' + path.stem.replace('__init__', '')[:99] "
         "if path.stem != '__init__' else 'transforms')\n"
     )
-    imported = subprocess.run([sys.executable, "-c", importer], cwd=out, capture_output=True,
-                              text=True, check=False)
+    imported = subprocess.run(
+        [sys.executable, "-c", importer], cwd=out, capture_output=True, text=True, check=False
+    )
     # Then both succeed and no payload ran
     assert apply.returncode == 0, apply.stderr[-2000:]
     assert imported.returncode == 0, imported.stderr[-2000:]
@@ -287,8 +327,14 @@ def _nb(*cells: dict, **top: object) -> str:
 
 
 def _code(source: object, cell_id: object = "c0", **extra: object) -> dict:
-    return {"cell_type": "code", "id": cell_id, "source": source, "metadata": {},
-            "outputs": [], "execution_count": None} | extra
+    return {
+        "cell_type": "code",
+        "id": cell_id,
+        "source": source,
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+    } | extra
 
 
 FEATURE = "%%feature spend --entity customer_id\nspend = tx"
@@ -310,7 +356,9 @@ ODD_NOTEBOOKS = {
     "empty_file": "",
     "not_utf8": b"\xff\xfe\x00garbage",
     "deep_nesting": "[" * 100_000 + "]" * 100_000,
-    "nbformat_3": json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []}),
+    "nbformat_3": json.dumps(
+        {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []}
+    ),
     "magic_without_name": _nb(_code("%%feature\nx = 1")),
     "syntax_error_in_cell": _nb(_code("tx = (1"), _code(FEATURE, "c1")),
     "unknown_flag": _nb(_code("%%feature v --entity k --bogus\nv = 1")),

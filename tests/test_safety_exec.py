@@ -30,7 +30,10 @@ def project(tmp_path: Path) -> Path:
 
 def loading(expression: str) -> str:
     """A loading cell whose `tx` is only read after `expression` ran."""
-    return f"import os\nimport pandas as pd\ntx = pd.read_parquet('tx.parquet') if ({expression}) or True else None"
+    return (
+        "import os\nimport pandas as pd\n"
+        f"tx = pd.read_parquet('tx.parquet') if ({expression}) or True else None"
+    )
 
 
 def test_no_exec_refuses_where_types_would_need_running_code(project: Path, capsys):
@@ -42,7 +45,10 @@ def test_no_exec_refuses_where_types_would_need_running_code(project: Path, caps
         assert main(["export", str(notebook), "--out", str(out), "--no-exec", *extra]) == 2
         err = capsys.readouterr().err
         # Then it names the cell to run, and nothing ran or was written
-        assert "nb.ipynb: cell 1 (id c1), line 1: types must come from running cell 1 (view 'spend')" in err
+        assert (
+            "nb.ipynb: cell 1 (id c1), line 1: types must come from running cell 1 (view 'spend')"
+            in err
+        )
         assert "drop --no-exec" in err
     assert not (project / "ran").exists() and not out.exists()
 

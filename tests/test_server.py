@@ -384,7 +384,8 @@ async def test_user_errors_never_name_the_servers_absolute_paths(
 ) -> None:
     # Given an error that names the notebook and the repository by absolute path
     where = str(notebook.resolve())
-    fake.export_error = UserError(f"cannot write {notebook.parent.resolve()}/feature_repo", where=where)
+    message = f"cannot write {notebook.parent.resolve()}/feature_repo"
+    fake.export_error = UserError(message, where=where)
     # When promoting
     code, body = await promote(jp_fetch, {"path": "proj/churn.ipynb"})
     # Then the 400 names them relative to the root
@@ -404,7 +405,11 @@ async def test_listing_cells_never_runs_notebook_code(jp_fetch, jp_root_dir) -> 
     folder = jp_root_dir / "proj"
     folder.mkdir()
     pd.DataFrame(
-        {"customer_id": [1], "amount": [1.0], "event_timestamp": pd.to_datetime(["2024-01-01"], utc=True)}
+        {
+            "customer_id": [1],
+            "amount": [1.0],
+            "event_timestamp": pd.to_datetime(["2024-01-01"], utc=True),
+        }
     ).to_parquet(folder / "orders.parquet")
     write_notebook(
         folder / "nb.ipynb",

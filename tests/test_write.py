@@ -63,7 +63,10 @@ def test_files_nb2feast_does_not_own_survive_and_no_staging_is_left(project: Pat
     assert (out / "data" / "registry.db").read_bytes() == b"registry"
     assert (out / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in project.iterdir()) == [
-        "churn.ipynb", "feature_repo", "orders.ipynb", "tx.parquet"
+        "churn.ipynb",
+        "feature_repo",
+        "orders.ipynb",
+        "tx.parquet",
     ]
 
 
@@ -138,7 +141,8 @@ def test_each_notebook_owns_its_views_in_a_shared_repository(project: Path, caps
     # Then orders' view, transform and manifest entries are still there
     manifest = json.loads((out / "nb2feast.json").read_text())
     assert sorted((v["name"], v["notebook"]) for v in manifest["views"]) == [
-        ("orders", "../orders.ipynb"), ("spend", "../churn.ipynb")
+        ("orders", "../orders.ipynb"),
+        ("spend", "../churn.ipynb"),
     ]
     assert manifest["project"] == "orders"
     assert (out / "transforms" / "orders.py").exists()

@@ -249,7 +249,9 @@ class _Child:
         frames = {}
         for source in job.upstream:
             frame = self.frame(source)
-            frames[source.name] = frame[[c for c in frame.columns if c not in source.flags.entities]]
+            frames[source.name] = frame[
+                [c for c in frame.columns if c not in source.flags.entities]
+            ]
         return on_demand_columns(self.package, job.view, frames)
 
     def freeze(self, job: ViewJob) -> tuple[dict, int]:
@@ -275,8 +277,16 @@ def _serve(read_fd: int, write_fd: int) -> None:
             answer = ("error", (error.message, error.where, error.line, error.col, error.fix))
         except BaseException as exc:  # noqa: BLE001 - the user's code failed: say where
             text = f"running the generated transform failed: {type(exc).__name__}: {exc}"
-            answer = ("error", (text, None, None, None,
-                                "run the notebook top to bottom; the cell must work on its own data"))
+            answer = (
+                "error",
+                (
+                    text,
+                    None,
+                    None,
+                    None,
+                    "run the notebook top to bottom; the cell must work on its own data",
+                ),
+            )
         data = pickle.dumps(answer)
         _write_all(write_fd, _HEADER.pack(len(data)) + data)
 

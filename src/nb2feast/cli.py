@@ -243,8 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR", help="the feature repository to write")
     export.add_argument(
         "--check", action="store_true",
-        help="write nothing; exit 1 if DIR differs from what export would write now (like black --check);"
-        " runs the cells' code only where export would (see --no-exec)",
+        help="write nothing; exit 1 if DIR differs from what export would write now (like "
+        "black --check); runs the cells' code only where export would (see --no-exec)",
     )
     export.add_argument("--project", help="Feast project name (default: the first notebook's name)")
     export.add_argument("--force", action="store_true", help="overwrite generated files that were edited by hand")

@@ -492,7 +492,8 @@ def export_notebooks(
         for view in (v for nb in loaded for v in nb.views if not v.flags.on_demand):
             require_partitionable(view)
     hazards = [h for nb in loaded for h in _detect_hazards(nb)]
-    runner = TransformRunner(loaded[0].path.resolve().parent, timeout=timeout, allowed=execute, say=say)
+    folder = loaded[0].path.resolve().parent
+    runner = TransformRunner(folder, timeout=timeout, allowed=execute, say=say)
     with runner:
         plans, key_types, transforms, frozen = _plan_views(loaded, out, runner, freeze)
     for plan in plans:

@@ -43,7 +43,8 @@ def read_notebook(path: Path, display: str | None = None) -> tuple[NotebookCell,
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         raw_id = cell.get("id")
-        cell_id = escape_text(raw_id)[:80] if isinstance(raw_id, str) and raw_id else f"cell-{index}"
+        has_id = isinstance(raw_id, str) and raw_id
+        cell_id = escape_text(raw_id)[:80] if has_id else f"cell-{index}"
         ref = CellRef(name, index, cell_id)
         cells.append(NotebookCell(ref=ref, source=_checked_source(cell.get("source", ""), ref)))
     return tuple(cells)

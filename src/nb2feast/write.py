@@ -146,12 +146,17 @@ def writable_target(out: Path) -> Path:
     if out.is_symlink():
         out = out.resolve()
     if out.exists() and not out.is_dir():
-        raise UserError("--out is a file, not a folder", where=escape_text(str(out)),
-                        fix="pass a folder (it is created if missing)")
+        raise UserError(
+            "--out is a file, not a folder",
+            where=escape_text(str(out)),
+            fix="pass a folder (it is created if missing)",
+        )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"cannot create the folder: {exc.strerror}", where=escape_text(str(out.parent))) from None
+        raise UserError(
+            f"cannot create the folder: {exc.strerror}", where=escape_text(str(out.parent))
+        ) from None
     try:  # a real probe: permissions, read-only mounts, /proc, ...
         os.rmdir(tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent))
     except OSError as exc:
@@ -161,8 +166,11 @@ def writable_target(out: Path) -> Path:
             fix="choose a folder you can write to",
         ) from None
     if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
-        raise UserError("cannot write there: permission denied", where=escape_text(str(out)),
-                        fix="choose a folder you can write to")
+        raise UserError(
+            "cannot write there: permission denied",
+            where=escape_text(str(out)),
+            fix="choose a folder you can write to",
+        )
     return out
 
 
@@ -201,8 +209,10 @@ def remove_dead_staging(out: Path) -> None:
     for path in sorted(out.parent.glob(f"{glob.escape(_staging_prefix(out))}*")):
         if not path.is_dir() or path.is_symlink():
             continue
-        if not out.exists() and (path / "repo").is_dir() and path.name.startswith(
-            _staging_prefix(out) + "old-"
+        if (
+            not out.exists()
+            and (path / "repo").is_dir()
+            and path.name.startswith(_staging_prefix(out) + "old-")
         ):
             os.rename(path / "repo", out)
         shutil.rmtree(path, ignore_errors=True)
@@ -273,4 +283,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-

@@ -71,7 +71,8 @@ class Target:
 
 
 def locate(root: Path, path: str) -> Target:
-    """Resolve the root-relative notebook `path`; refuse it before reading anything if it leaves `root`."""
+    """Resolve the root-relative notebook `path`; refuse it before reading anything if it
+    leaves `root`."""
     if not path:
         raise RequestError(
             400,
@@ -79,7 +80,9 @@ def locate(root: Path, path: str) -> Target:
             fix="pass the notebook path relative to the server root",
         )
     if len(path) > MAX_PATH or "\x00" in path:
-        raise RequestError(400, "the path is too long or holds a NUL character", fix="pass a notebook path")
+        raise RequestError(
+            400, "the path is too long or holds a NUL character", fix="pass a notebook path"
+        )
     try:
         return _locate(root, path)
     except (OSError, ValueError, RuntimeError) as exc:  # name too long, symlink loop, ...
@@ -227,14 +230,18 @@ def run_verify(target: Target, timeout: float = 3600) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="nb2feast-verify-") as folder:
         path = Path(folder) / "report.json"
         arguments = ["verify", str(target.notebook), "--repo", str(target.repo), "--format", "json"]
-        run = _run_cli([*arguments, "--report", str(path)], target.notebook.parent, timeout, "verify")
+        run = _run_cli(
+            [*arguments, "--report", str(path)], target.notebook.parent, timeout, "verify"
+        )
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             raise UserError(f"verify failed: {_cli_error(run)}") from None
 
 
-def _run_cli(arguments: list[str], cwd: Path, timeout: float, what: str) -> subprocess.CompletedProcess:
+def _run_cli(
+    arguments: list[str], cwd: Path, timeout: float, what: str
+) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "nb2feast.cli", *arguments]
     env = os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     try:

@@ -73,7 +73,10 @@ class BaseHandler(APIHandler):
         elif isinstance(error, tornado.web.HTTPError):
             body = {"message": error.log_message or self._reason}
         elif error is not None:  # a bug: details go to the server log, not to the client
-            body = {"message": f"internal error in nb2feast ({type(error).__name__}); see the server log"}
+            body = {
+                "message": f"internal error in nb2feast ({type(error).__name__}); "
+                "see the server log"
+            }
         else:
             body = {"message": self._reason}
         self.set_header("Content-Type", "application/json")
