@@ -174,3 +174,20 @@ def test_out_that_cannot_be_a_repository_exits_2(project: Path, capsys, kind: st
     # Then one line says why, before any of the notebook's code ran
     assert err.startswith("nb2feast: error: ") and "Traceback" not in err
     assert len(err.strip().splitlines()) == 2  # the message and its fix
+
+
+def test_a_symlinked_transforms_folder_is_never_written_through(project: Path, tmp_path: Path):
+    # Given a repository whose transforms/ the user replaced by a link to a folder elsewhere
+    out = project / "feature_repo"
+    assert export(str(project / "churn.ipynb"), "--out", str(out)) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("mine")
+    os.rename(out / "transforms", tmp_path / "old_transforms")
+    (out / "transforms").symlink_to(elsewhere, target_is_directory=True)
+    # When exported again
+    assert export(str(project / "churn.ipynb"), "--out", str(out), "--force") == 0
+    # Then the generated modules are in a real folder and the linked folder is untouched
+    assert not (out / "transforms").is_symlink()
+    assert (out / "transforms" / "spend.py").is_file()
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]

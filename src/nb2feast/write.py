@@ -127,8 +127,7 @@ def write_repo(out: Path, files: Mapping[str, str], *, force: bool = False) -> l
             else:
                 os.chmod(staging, 0o755)
             for relative, text in files.items():
-                target = staging / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
+                target = _real_folder(staging, relative) / Path(relative).name
                 with open(target, "w", encoding="utf-8") as handle:
                     handle.write(text)
                     handle.flush()
@@ -261,14 +260,32 @@ def _swap_in(staging: Path, out: Path) -> None:
     _fsync_dir(out.parent)
 
 
+def _real_folder(staging: Path, relative: str) -> Path:
+    """The folder of `relative` under `staging`, made of real folders: a generated file is
+    never written through a symlink the user put in the repository (`transforms -> ...`)."""
+    folder = staging
+    for part in Path(relative).parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            folder.unlink()
+        folder.mkdir(exist_ok=True)
+    return folder
+
+
 def _exchange(a: Path, b: Path) -> bool:
-    """Linux `renameat2(RENAME_EXCHANGE)`; False where it is not available."""
+    """Swap two paths atomically: Linux `renameat2(RENAME_EXCHANGE)`, macOS
+    `renamex_np(RENAME_SWAP)`; False where neither is available."""
     libc = ctypes.CDLL(None, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is None:
+    renamex_np = getattr(libc, "renamex_np", None)
+    if renameat2 is not None:
+        at_fdcwd, rename_exchange = -100, 2
+        result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    elif renamex_np is not None:
+        rename_swap = 2
+        result = renamex_np(os.fsencode(a), os.fsencode(b), rename_swap)
+    else:
         return False
-    at_fdcwd, rename_exchange = -100, 2
-    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     if result == 0:
         return True
     code = ctypes.get_errno()
