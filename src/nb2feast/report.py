@@ -63,7 +63,7 @@ def headline(report: ParityReport) -> str:
     loose = [h for h in report.hazards if h.severity == "error" and h.view not in {v.name for v in report.views}]
     if loose:
         parts.append(f"{len(loose)} error hazard{'s' if len(loose) != 1 else ''}")
-    return f"Not ok: {', '.join(parts)} of {len(statuses)} views"
+    return f"Not ok: {', '.join(parts)} of {len(statuses)} view{'s' if len(statuses) != 1 else ''}"
 
 
 def format_error(value: float) -> str:
