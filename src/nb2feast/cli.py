@@ -17,6 +17,7 @@ from pathlib import Path
 from nb2feast import __version__
 from nb2feast.errors import UserError
 from nb2feast.model import ExportResult, Hazard
+from nb2feast.names import escape_text
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -132,6 +133,7 @@ def _export(args: argparse.Namespace) -> int:
         check=args.check,
         force=args.force,
         freeze=args.freeze,
+        target=args.target,
     )
     if args.format == "github":
         _print_export_github(result, args.notebooks, args.check)
@@ -233,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("text", "json", "github"), default="text",
         help="text for people, json for tools, github for GitHub Actions annotations (default: text)",
     )
+    export.add_argument(
+        "--target",
+        choices=("local", "redis", "spark", "snowflake"),
+        help="the stack the repository is for (default: the one DIR was exported for, else local);"
+        " connection settings come from environment variables",
+    )
     export.set_defaults(run=_export)
 
     verify = commands.add_parser(
@@ -284,21 +292,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except OSError as exc:  # a folder that cannot be written, a name too long, a full disk
+        where = escape_text(str(exc.filename or ""))
+        return _refuse(UserError(escape_text(exc.strerror or str(exc)), where=where), args)
     except UserError as error:
-        fmt = getattr(args, "format", "text")
-        if fmt == "json":
-            print(json.dumps({"ok": False, "error": error.to_dict()}, indent=2))
-        elif fmt == "github":
-            from nb2feast.report import annotation
+        return _refuse(error, args)
 
-            info = error.to_dict()
-            notebook = str(info.get("notebook") or "")
-            line = info.get("line")
-            if notebook and info.get("cell_index") is not None:
-                line = notebook_lines(Path(notebook)).get((info["cell_index"], line or 1), line)
-            print(annotation("error", str(error), notebook, line))
-        print(f"nb2feast: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+
+def _refuse(error: UserError, args: argparse.Namespace) -> int:
+    """Bad input: one line (and a fix) on stderr; the error as JSON or a GitHub annotation
+    with --format json/github."""
+    fmt = getattr(args, "format", "text")
+    if fmt == "json":
+        print(json.dumps({"ok": False, "error": error.to_dict()}, indent=2))
+    elif fmt == "github":
+        from nb2feast.report import annotation
+
+        info = error.to_dict()
+        notebook = str(info.get("notebook") or "")
+        line = info.get("line")
+        if notebook and info.get("cell_index") is not None:
+            line = notebook_lines(Path(notebook)).get((info["cell_index"], line or 1), line)
+        print(annotation("error", str(error), notebook, line))
+    print(f"nb2feast: error: {error}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def run() -> None:

@@ -155,7 +155,9 @@ def values_equal(
         e_ts, a_ts = _as_utc(expected), _as_utc(actual)
         if e_ts is not None and a_ts is not None:
             return ((e_ts == a_ts).to_numpy() | both_na) & ~one_na, abs_err
-    raw = expected.astype(object).to_numpy() == actual.astype(object).to_numpy()
+    e_obj, a_obj = expected.astype(object).to_numpy(), actual.astype(object).to_numpy()
+    e_obj[e_na], a_obj[a_na] = None, None  # pd.NA has no truth value
+    raw = e_obj == a_obj
     return (np.asarray(raw, dtype=bool) | both_na) & ~one_na, abs_err
 
 

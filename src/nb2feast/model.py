@@ -175,6 +175,7 @@ class ViewParity:
     stale: tuple[str, ...] = ()  # what changed since export/apply, each with its fix
     notes: tuple[str, ...] = ()  # things verify did or noticed that change no verdict
     coverage: dict = field(default_factory=dict)
+    engine: str | None = None  # batch: what built the feature table (pandas, spark)
 
     @property
     def ok(self) -> bool:
@@ -245,6 +246,8 @@ class ParityReport:
             }
             if view.error is not None:
                 entry["error"] = asdict(view.error)
+            if view.engine:
+                entry["engine"] = view.engine
             views.append(entry)
         return {
             "ok": self.ok,

@@ -14,6 +14,7 @@ Feast; sampling, the notebook's point-in-time answer and the comparison are pure
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -54,6 +55,7 @@ from nb2feast.sample import (
     stratified_entity_rows,
     stratified_input_rows,
 )
+from nb2feast.targets import repo_target
 
 CELL_TIMEOUT_SECONDS = 1800
 # Online lookups cost per row (unlike the offline join), so they get a capped sample.
@@ -281,6 +283,8 @@ def verify_captures(
         manifest = load_manifest(repo)
     elif isinstance(manifest, dict):
         manifest = Manifest.from_json(manifest)
+    target = repo_target(manifest)
+    target.apply_env_defaults()
     say = progress or (lambda _message: None)
     timings = timings or Timings()
     freshness = freshness or Freshness()
@@ -321,6 +325,7 @@ def verify_captures(
             stale=tuple(freshness.stale.get(name, ())),
             notes=tuple(states[name].notes),
             coverage=states[name].coverage,
+            engine=target.engine if view.kind == "batch" else None,
         )
         for name, view in views.items()
     ]
