@@ -747,7 +747,8 @@ class _Run:
             try:
                 with TRANSFORM_LOCK:
                     inputs = module.load_inputs()
-                hazards += time_travel_hazards(view.to_json(), transform, inputs)
+                source = (self.repo / view.module).read_text() if view.module else None
+                hazards += time_travel_hazards(view.to_json(), transform, inputs, source=source)
             except Exception as exc:  # noqa: BLE001 - the user's code; one view never aborts the rest
                 states[view.name].fail("time_travel", exc)
         return tuple(hazards)
