@@ -18,7 +18,7 @@ import ast
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,7 +92,16 @@ def notebook_drift(notebooks: Sequence[Path], repo: Path, manifest: Manifest) ->
             out.add(owners, f"{relative} is no longer generated from the notebook: {fix}")
         else:
             out.add(owners, f"{relative} differs from what export writes from the notebook now: {fix}")
+    _propagate(out, {**kept, **fresh})
     return out
+
+
+def _propagate(out: Freshness, views: Mapping[str, ViewEntry]) -> None:
+    """An on-demand view built on a stale source view serves the old values too."""
+    for name, view in views.items():
+        stale_sources = [s for s in view.sources if s in out.stale and s != name]
+        if stale_sources:
+            out.add([name], f"its source view(s) {', '.join(stale_sources)} are stale")
 
 
 def entry_changes(old: ViewEntry, new: ViewEntry) -> list[str]:
@@ -242,6 +251,7 @@ def served_drift(repo: Path, manifest: Manifest, applied: AppliedState) -> Fresh
     now = fingerprint_repo(repo, manifest)
     fix = f"run `nb2feast materialize {repo}` (rebuilds the tables and runs feast apply)"
     views = [v.name for v in manifest.views]
+    manifest_views = {v.name: v for v in manifest.views}
     out = Freshness()
     changed = [
         p for p in sorted(applied.files.keys() | now.files.keys())
@@ -261,4 +271,5 @@ def served_drift(repo: Path, manifest: Manifest, applied: AppliedState) -> Fresh
         if applied.tables.get(name) != now.tables.get(name) and name in views:
             table = manifest.view(name).table if manifest.view(name) else name
             out.add([name], f"{table} is not the table built at the last apply; {fix}")
+    _propagate(out, manifest_views)
     return out
