@@ -137,3 +137,55 @@ def test_feasts_int64_null_widening_is_said_once_not_listed_as_drift() -> None:
     # Then no row shows int64 -> float64, and one note says why
     assert "int64 -> float64" not in text
     assert text.count("Feast's null handling") == 1
+
+
+def test_github_annotations_name_the_notebook_line_of_each_problem(tmp_path) -> None:
+    # Given a notebook whose %%feature cell is cell 1, and a report with a stale view and a leak
+    import nbformat
+
+    from nb2feast.cli import notebook_lines
+    from nb2feast.report import render_github
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import pandas as pd", id="a"),
+        nbformat.v4.new_code_cell("%%feature daily_spend --entity k\nx = 1\ndaily_spend = x", id="b"),
+    ]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    lines = notebook_lines(path)
+    text = path.read_text().splitlines()
+    assert '"%%feature daily_spend --entity k\\n"' in text[lines[(1, 1)] - 1]
+    assert '"daily_spend = x"' in text[lines[(1, 3)] - 1]
+    stale = ViewParity("daily_spend", "batch", (), stale=("definitions.py differs: run `nb2feast export`",))
+    leaking = Hazard("NB2F310", "future_leakage", "error", 1, "b", 3, 0, "leaks, 50%", "fix it", "daily_spend")
+    report = ParityReport(str(path), "repo", (stale,), hazards=(leaking,), cells=(("daily_spend", 1),))
+    # When rendered for GitHub Actions
+    out = render_github(report, lines).splitlines()
+    # Then each problem is an ::error at its notebook line, with workflow-command escaping
+    assert out[0].startswith(f"::error file={path},line={lines[(1, 1)]},title=nb2feast verify%3A daily_spend::")
+    assert "view daily_spend is stale: definitions.py differs" in out[0]
+    assert out[1].startswith(f"::error file={path},line={lines[(1, 3)]},title=nb2feast NB2F310::")
+    assert "leaks, 50%25" in out[1]
+    assert out[-1].startswith("::error title=nb2feast verify::Not ok")
+
+
+def test_junit_has_a_case_per_view_and_check() -> None:
+    from xml.etree import ElementTree as ET
+
+    from nb2feast.report import render_junit
+
+    # Given the report with a mismatch online, an error, and an error hazard without a view
+    root = ET.fromstring(render_junit(report()))
+    cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+    # Then each view has its freshness, each check, and (batch) hazards as test cases
+    assert set(cases) == {
+        ("nb2feast.customer_30d", "fresh"), ("nb2feast.customer_30d", "offline"),
+        ("nb2feast.customer_30d", "online"), ("nb2feast.customer_30d", "hazards"),
+        ("nb2feast.churn_signals", "fresh"), ("nb2feast.churn_signals", "offline[pandas]"),
+        ("nb2feast.churn_signals", "online[python]"),
+    }
+    assert cases[("nb2feast.customer_30d", "online")].find("failure") is not None
+    assert cases[("nb2feast.churn_signals", "online[python]")].find("error") is not None
+    assert cases[("nb2feast.customer_30d", "offline")].find("failure") is None
+    assert root.get("tests") == "7" and root.get("errors") == "1" and root.get("failures") == "2"
