@@ -147,7 +147,14 @@ def duplicate_rows(folder: Path) -> None:
     path = folder / "data" / "profiles.parquet"
     profiles = pd.read_parquet(path)
     pd.concat([profiles, profiles], ignore_index=True).to_parquet(path)
-    assert main(["materialize", str(folder / "feature_repo")]) == 0
+    reapply(folder / "feature_repo")
+
+
+def reapply(repo: Path) -> None:
+    """`nb2feast materialize` in a copy: its registry is dropped first, or `feast apply` would
+    tear down the online tables the copied registry records (the base repository's)."""
+    (repo / "data" / "registry.db").unlink()
+    assert main(["materialize", str(repo)]) == 0
 
 
 def one_entity_changed(folder: Path) -> None:
@@ -156,7 +163,7 @@ def one_entity_changed(folder: Path) -> None:
     from nb2feast.freshness import record_applied
 
     repo = folder / "feature_repo"
-    assert main(["materialize", str(repo)]) == 0
+    reapply(repo)
     table = pd.read_parquet(repo / "data" / "spend_7d.parquet")
     table.loc[table["customer_id"] == 3, "spend_7d"] += 5.0
     table.to_parquet(repo / "data" / "spend_7d.parquet")

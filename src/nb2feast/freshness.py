@@ -85,7 +85,7 @@ def notebook_drift(notebooks: Sequence[Path], repo: Path, manifest: Manifest) ->
         if expected is not None and path.is_file() and same_values(relative, path.read_text(), expected):
             out.notes.append(f"{relative} was edited by hand; the edit changes no value")
             continue
-        owners = file_views(relative, list(kept) or list(fresh), path, expected)
+        owners = file_views(relative, list(dict.fromkeys([*kept, *fresh])), path, expected)
         if relative == "transforms/__init__.py" and (out.new_views or kept.keys() - fresh.keys()):
             continue  # it lists the views: the ones added or removed are named already
         if not path.is_file():
