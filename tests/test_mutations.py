@@ -33,19 +33,27 @@ def write_data(folder: Path) -> None:
     ids = np.repeat(np.arange(1, 9, dtype="int64"), 25)
     minutes = np.concatenate([rng.choice(60 * 24 * 60, 25, replace=False) for _ in range(8)])
     tx = pd.DataFrame(
-        {"customer_id": ids, "event_timestamp": start + pd.to_timedelta(minutes, unit="min"),
-         "amount": rng.gamma(2, 30, ids.size).round(2)}
+        {
+            "customer_id": ids,
+            "event_timestamp": start + pd.to_timedelta(minutes, unit="min"),
+            "amount": rng.gamma(2, 30, ids.size).round(2),
+        }
     )
     profiles = pd.DataFrame(
-        {"customer_id": np.arange(1, 9, dtype="int64"),
-         "updated_at": start + pd.to_timedelta(rng.integers(0, 30, 8), unit="D"),
-         "age": rng.integers(18, 80, 8).astype("int64"),
-         "tier": rng.choice(["basic", "plus"], 8).astype(object)}
+        {
+            "customer_id": np.arange(1, 9, dtype="int64"),
+            "updated_at": start + pd.to_timedelta(rng.integers(0, 30, 8), unit="D"),
+            "age": rng.integers(18, 80, 8).astype("int64"),
+            "tier": rng.choice(["basic", "plus"], 8).astype(object),
+        }
     )
     labels = pd.DataFrame(
-        {"customer_id": rng.integers(1, 9, 120).astype("int64"),
-         "event_timestamp": start + pd.to_timedelta(rng.integers(0, 70 * 24 * 60, 120), unit="min"),
-         "cart_value": rng.gamma(2, 40, 120).round(2)}
+        {
+            "customer_id": rng.integers(1, 9, 120).astype("int64"),
+            "event_timestamp": start
+            + pd.to_timedelta(rng.integers(0, 70 * 24 * 60, 120), unit="min"),
+            "cart_value": rng.gamma(2, 40, 120).round(2),
+        }
     )
     labels.loc[labels.index % 17 == 0, "cart_value"] = np.nan
     (folder / "data").mkdir(parents=True)
@@ -83,7 +91,11 @@ CELLS = {
 
 def write_notebook(path: Path, cells: dict[str, str]) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(source, id=key) for key, source in cells.items()]
     nbformat.write(nb, path)
 
@@ -172,22 +184,71 @@ def one_entity_changed(folder: Path) -> None:
 
 # (case, mutation, --sample, exit code, {view: status} of the views it names, a note it must make)
 CASES = [
-    ("notebook: batch window 7D -> 3D", edit_cell("consts", '"7D"', '"3D"'), SAMPLE, 1,
-     {"spend_7d": "stale", "cart_ratio": "stale"}, None),
-    ("notebook: on-demand constant + 1.0 -> + 10.0", edit_cell("ratio", "+ 1.0", "+ 10.0"), SAMPLE, 1,
-     {"cart_ratio": "stale"}, None),
-    ("notebook: new feature column", edit_cell("profile", '"tier"]]', '"tier"]].assign(age2=lambda d: d["age"] * 2)'),
-     SAMPLE, 1, {"profile": "stale"}, None),
+    (
+        "notebook: batch window 7D -> 3D",
+        edit_cell("consts", '"7D"', '"3D"'),
+        SAMPLE,
+        1,
+        {"spend_7d": "stale", "cart_ratio": "stale"},
+        None,
+    ),
+    (
+        "notebook: on-demand constant + 1.0 -> + 10.0",
+        edit_cell("ratio", "+ 1.0", "+ 10.0"),
+        SAMPLE,
+        1,
+        {"cart_ratio": "stale"},
+        None,
+    ),
+    (
+        "notebook: new feature column",
+        edit_cell("profile", '"tier"]]', '"tier"]].assign(age2=lambda d: d["age"] * 2)'),
+        SAMPLE,
+        1,
+        {"profile": "stale"},
+        None,
+    ),
     ("notebook: new %%feature view", add_view, SAMPLE, 1, {"tx_count": "stale"}, None),
-    ("notebook: --ttl 30d -> 7d", edit_cell("spend", "--ttl 30d", "--ttl 7d"), SAMPLE, 1,
-     {"spend_7d": "stale", "cart_ratio": "stale"}, None),
-    ("repo after materialize: TTL in definitions.py", edit_repo("definitions.py", "ttl=timedelta(days=30)",
-     "ttl=timedelta(days=7)"), SAMPLE, 1, {"spend_7d": "stale", "cart_ratio": "stale"}, None),
-    ("repo after materialize: transform body", edit_repo("transforms/spend_7d.py", ".sum()", ".sum() * 1.01"),
-     SAMPLE, 1, {"spend_7d": "stale", "cart_ratio": "stale"}, None),
-    ("Feast's table off for one entity (--sample 10)", one_entity_changed, "10", 1, {"spend_7d": "mismatch"}, None),
-    ("control: comment-only hand edit", edit_repo("definitions.py", "\n\n# The key of", "\n\n# edited by hand\n# The key of"),
-     SAMPLE, 0, {}, "definitions.py was edited by hand; the edit changes no value"),
+    (
+        "notebook: --ttl 30d -> 7d",
+        edit_cell("spend", "--ttl 30d", "--ttl 7d"),
+        SAMPLE,
+        1,
+        {"spend_7d": "stale", "cart_ratio": "stale"},
+        None,
+    ),
+    (
+        "repo after materialize: TTL in definitions.py",
+        edit_repo("definitions.py", "ttl=timedelta(days=30)", "ttl=timedelta(days=7)"),
+        SAMPLE,
+        1,
+        {"spend_7d": "stale", "cart_ratio": "stale"},
+        None,
+    ),
+    (
+        "repo after materialize: transform body",
+        edit_repo("transforms/spend_7d.py", ".sum()", ".sum() * 1.01"),
+        SAMPLE,
+        1,
+        {"spend_7d": "stale", "cart_ratio": "stale"},
+        None,
+    ),
+    (
+        "Feast's table off for one entity (--sample 10)",
+        one_entity_changed,
+        "10",
+        1,
+        {"spend_7d": "mismatch"},
+        None,
+    ),
+    (
+        "control: comment-only hand edit",
+        edit_repo("definitions.py", "\n\n# The key of", "\n\n# edited by hand\n# The key of"),
+        SAMPLE,
+        0,
+        {},
+        "definitions.py was edited by hand; the edit changes no value",
+    ),
     ("control: data off by 1e-10", tiny_data_change, SAMPLE, 0, {}, None),
     ("control: exact duplicate rows", duplicate_rows, SAMPLE, 0, {}, None),
 ]
@@ -198,8 +259,14 @@ CASES = [
     [pytest.param(m, s, e, n, note, id=case) for case, m, s, e, n, note in CASES],
 )
 def test_mutation(
-    base: Path, tmp_path: Path, capsys: pytest.CaptureFixture, mutate: Callable[[Path], None],
-    sample: str, exit_code: int, named: dict[str, str], note: str | None,
+    base: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    mutate: Callable[[Path], None],
+    sample: str,
+    exit_code: int,
+    named: dict[str, str],
+    note: str | None,
 ) -> None:
     # Given the exported, materialized notebook with one thing changed
     folder = tmp_path / "case"
@@ -207,8 +274,18 @@ def test_mutation(
     mutate(folder)
     capsys.readouterr()
     # When verified through the CLI
-    code = main(["verify", str(folder / NOTEBOOK), "--repo", str(folder / "feature_repo"),
-                 "--format", "json", "--sample", sample])
+    code = main(
+        [
+            "verify",
+            str(folder / NOTEBOOK),
+            "--repo",
+            str(folder / "feature_repo"),
+            "--format",
+            "json",
+            "--sample",
+            sample,
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     statuses = {v["name"]: v["status"] for v in report["views"]}
     # Then the exit code, and exactly the named views with their status (the others ok)
