@@ -12,7 +12,7 @@ loads a generated repository's transforms and inputs and runs it on every batch 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +57,7 @@ CODE_NONDETERMINISTIC = "NB2F210"
 CODE_FAILED_CUT = "NB2F311"
 CODE_UNCHECKED = "NB2F312"
 CODE_LATE_ARRIVAL = "NB2F610"
+CODE_LATE_VALUES = "NB2F611"
 FIX_NONDETERMINISTIC = (
     "make the view a function of its data: seed every random draw "
     "(`np.random.default_rng(SEED)`, `.sample(..., random_state=SEED)`), and never let the "
@@ -132,54 +133,123 @@ def time_travel_hazards(
     noisy = _noise(view, transform, inputs, clocks, full, on, features, rtol=rtol, atol=atol)
     if noisy:
         found.append(noisy[0])
-    leaks: dict[str, list[_Leak]] = {}
-    failures: list[str] = []
+    skip = noisy[1] if noisy else None
+    declared = view.get("created")
+    # Event time (and a declared --created) decide leakage; an arrival column only
+    # inferred from its name and values is a second pass, reported as late_arrival.
+    event_clocks = replace(
+        clocks, arrival={n: c if c == declared else None for n, c in clocks.arrival.items()}
+    )
     cuts = cut_times(stamps, quantiles)
-    for cut in cuts:
-        try:
-            partial = _run(transform, _cut_by(inputs, cut, clocks))
-        except Exception as exc:  # noqa: BLE001 - the user's code: a finding, not a crash
-            failures.append(f"at {cut.isoformat()}: {_one_line(exc)}")
-            continue
-        lost = [c for c in on if c not in partial.columns]
-        if lost:
-            failures.append(f"at {cut.isoformat()}: the result has no column {_names(lost)}")
-            continue
-        missing = [c for c in full.columns if c not in partial.columns]
-        extra = [c for c in partial.columns if c not in full.columns]
-        if missing or extra:
-            failures.append(
-                f"at {cut.isoformat()}: the columns differ ("
-                + "; ".join(
-                    part
-                    for part in (
-                        f"missing {_names(missing)}" if missing else "",
-                        f"new {_names(extra)}" if extra else "",
-                    )
-                    if part
-                )
-                + ")"
-            )
-        for feature, leak in _changes(
-            full,
-            partial,
-            cut,
-            on,
-            ts,
-            features,
-            rtol=rtol,
-            atol=atol,
-            created=created,
-            skip=noisy[1] if noisy else None,
-        ).items():
-            leaks.setdefault(feature, []).append(leak)
+    travel = _Travel(full, on, ts, features, rtol, atol, skip)
+    leaks, failures = travel.run(transform, inputs, cuts, event_clocks, declared)
     if failures:
         found.append(_failed_cuts(view, failures, len(cuts)))
-    arrival = sorted({c for c in clocks.arrival.values() if c})
     found += [
-        _hazard(view, feature, leaks[feature], arrival) for feature in features if feature in leaks
+        _hazard(view, feature, leaks[feature], [declared] if declared else [])
+        for feature in features
+        if feature in leaks
     ]
+    inferred = sorted({c for c in clocks.arrival.values() if c and c != declared})
+    if inferred and not failures:
+        late, _ = travel.run(transform, inputs, cuts, clocks, created)
+        late = {f: v for f, v in late.items() if f not in leaks}
+        if late:
+            found.append(_late_values(view, late, inferred))
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class _Travel:
+    """The view's result on all data, and how to compare a cut's result with it."""
+
+    full: pd.DataFrame
+    on: list[str]
+    ts: str
+    features: list[str]
+    rtol: float
+    atol: float
+    skip: Mapping[str, pd.MultiIndex] | None
+
+    def run(
+        self,
+        transform: Transform,
+        inputs: Mapping[str, pd.DataFrame],
+        cuts: Sequence[pd.Timestamp],
+        clocks: _Clocks,
+        created: str | None,
+    ) -> tuple[dict[str, list[_Leak]], list[str]]:
+        """Per feature the changes at each cut, and the cuts that failed (with why)."""
+        leaks: dict[str, list[_Leak]] = {}
+        failures: list[str] = []
+        on = self.on
+        for cut in cuts:
+            try:
+                partial = _run(transform, _cut_by(inputs, cut, clocks))
+            except Exception as exc:  # noqa: BLE001 - the user's code: a finding, not a crash
+                failures.append(f"at {cut.isoformat()}: {_one_line(exc)}")
+                continue
+            lost = [c for c in on if c not in partial.columns]
+            if lost:
+                failures.append(f"at {cut.isoformat()}: the result has no column {_names(lost)}")
+                continue
+            shape = _shape_change(self.full, partial)
+            if shape:
+                failures.append(f"at {cut.isoformat()}: the columns differ ({shape})")
+            for feature, leak in _changes(
+                self.full,
+                partial,
+                cut,
+                on,
+                self.ts,
+                self.features,
+                rtol=self.rtol,
+                atol=self.atol,
+                created=created,
+                skip=self.skip,
+            ).items():
+                leaks.setdefault(feature, []).append(leak)
+        return leaks, failures
+
+
+def _shape_change(full: pd.DataFrame, partial: pd.DataFrame) -> str:
+    missing = [c for c in full.columns if c not in partial.columns]
+    extra = [c for c in partial.columns if c not in full.columns]
+    parts = [
+        f"missing {_names(missing)}" if missing else "",
+        f"new {_names(extra)}" if extra else "",
+    ]
+    return "; ".join(p for p in parts if p)
+
+
+def _late_values(view: Mapping, late: Mapping[str, list[_Leak]], arrival: Sequence[str]) -> Hazard:
+    """NB2F611: features whose values change when rows that had not arrived yet are removed."""
+    feature = next(iter(late))
+    first = late[feature][0]
+    where = ", ".join(
+        f"{k}={v}" for k, v in first.example.items() if k not in {"all_data", "data_up_to_cut"}
+    )
+    return Hazard(
+        code=CODE_LATE_VALUES,
+        category="late_arrival",
+        severity="warning",
+        cell_index=int(view.get("cell_index", 0) or 0),
+        cell_id=str(view.get("cell_id", "") or ""),
+        line=1,
+        col=0,
+        message=(
+            f"time travel: view {view['name']!r}, {_names(list(late))} use rows that had not "
+            f"arrived yet: with the inputs cut also by arrival {_names(list(arrival))} at "
+            f"{first.cut.isoformat()}, {first.changed} of {first.compared} rows stamped at or "
+            f"before the cut change; e.g. {where}: {_show(first.example['all_data'])} with all "
+            f"data, {_show(first.example['data_up_to_cut'])} with the rows arrived by the cut"
+        ),
+        fix=(
+            f"declare the arrival stamp (--created {arrival[0]}, carried into the result) and "
+            "compute each row only from rows that had arrived by its timestamp"
+        ),
+        view=str(view["name"]),
+    )
 
 
 def _one_line(exc: BaseException) -> str:
