@@ -53,9 +53,7 @@ def test_a_helper_the_view_does_not_run_is_not_its_hazard() -> None:
     assert hazards == ()
 
 
-def test_a_zone_dropped_in_a_loading_cell_and_joined_in_the_feature_cell_is_seen_at_both() -> (
-    None
-):
+def test_a_zone_dropped_in_a_loading_cell_and_joined_in_the_feature_cell_is_seen_at_both() -> None:
     # Given UTC encounter times made naive in a loading cell, then as-of joined with
     # naive local vitals in the feature cell
     loading = """enc = pd.read_parquet("enc.parquet")

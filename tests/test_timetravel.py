@@ -378,7 +378,9 @@ def test_a_cut_that_raises_is_reported_with_its_exception_never_skipped() -> Non
     frame = transactions()
     frame.loc[frame["customer_id"] == 5, "event_timestamp"] += pd.Timedelta(days=30)
     # When it travels in time
-    hazards = time_travel_hazards(view("share", "share"), needs_all_customers, {"transactions": frame})
+    hazards = time_travel_hazards(
+        view("share", "share"), needs_all_customers, {"transactions": frame}
+    )
     # Then the failing cuts are one error naming the exception's line
     (failed,) = [h for h in hazards if h.code == "NB2F311"]
     assert failed.severity == "error" and "KeyError: 5" in failed.message
@@ -417,9 +419,11 @@ out = df.assign(event_timestamp=booking_date)
 def test_an_untraceable_timestamp_is_never_replaced_by_another_datetime_column() -> None:
     # Given an input whose only datetime column is a later status date, and a view whose
     # timestamp is a constant the cell makes (nothing to trace)
-    frame = transactions().assign(
-        status_date=lambda d: d["event_timestamp"] + pd.Timedelta(days=40)
-    ).drop(columns="event_timestamp")
+    frame = (
+        transactions()
+        .assign(status_date=lambda d: d["event_timestamp"] + pd.Timedelta(days=40))
+        .drop(columns="event_timestamp")
+    )
 
     def constant_time(bookings: pd.DataFrame) -> pd.DataFrame:
         return bookings.assign(event_timestamp=T0 + pd.to_timedelta(bookings.index, unit="h"))
@@ -445,7 +449,9 @@ def test_noise_is_not_leakage() -> None:
     )
     # Then the noise is NB2F210 (error) and only the real leak is NB2F310
     by_code = {h.code: h for h in hazards}
-    assert by_code["NB2F210"].severity == "error" and "'amount_double'" in by_code["NB2F210"].message
+    assert (
+        by_code["NB2F210"].severity == "error" and "'amount_double'" in by_code["NB2F210"].message
+    )
     assert [h.message.split("feature ")[1].split(" ")[0] for h in hazards if h.code == CODE] == [
         "'amount_mean'"
     ]
