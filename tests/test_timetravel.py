@@ -455,3 +455,15 @@ def test_noise_is_not_leakage() -> None:
     assert [h.message.split("feature ")[1].split(" ")[0] for h in hazards if h.code == CODE] == [
         "'amount_mean'"
     ]
+
+
+def test_a_timestamp_the_cell_remakes_from_another_column_is_cut_by_that_column() -> None:
+    from nb2feast.hazards._clock import trace_clock
+
+    # Given an input with an event_timestamp, and a cell that stamps rows by arrival instead
+    columns = {"orders": ["event_timestamp", "created", "amount"]}
+    cell = 'out = orders.drop(columns="event_timestamp").rename(columns={"created": "event_timestamp"})'
+    # Then the clock is `created`; a conversion of the column itself stays the input's column
+    assert trace_clock(cell, "event_timestamp", columns).columns == {"created"}
+    cell = 'orders["event_timestamp"] = pd.to_datetime(orders["event_timestamp"], utc=True)'
+    assert trace_clock(cell, "event_timestamp", columns).columns == {"event_timestamp"}

@@ -153,9 +153,11 @@ def time_travel_hazards(
     inferred = sorted({c for c in clocks.arrival.values() if c and c != declared})
     if inferred and not failures:
         late, _ = travel.run(transform, inputs, cuts, clocks, created)
-        late = {f: v for f, v in late.items() if f not in leaks}
-        if late:
-            found.append(_late_values(view, late, inferred))
+        found += [
+            _late_values(view, feature, late[feature], inferred)
+            for feature in features
+            if feature in late and feature not in leaks
+        ]
     return tuple(found)
 
 
@@ -222,31 +224,31 @@ def _shape_change(full: pd.DataFrame, partial: pd.DataFrame) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def _late_values(view: Mapping, late: Mapping[str, list[_Leak]], arrival: Sequence[str]) -> Hazard:
-    """NB2F611: features whose values change when rows that had not arrived yet are removed."""
-    feature = next(iter(late))
-    first = late[feature][0]
+def _late_values(view: Mapping, feature: str, leaks: list[_Leak], arrival: Sequence[str]) -> Hazard:
+    """NB2F611: a feature whose values change when rows that had not arrived yet are removed."""
+    first = next((leak for leak in leaks if "(no row)" not in leak.example.values()), leaks[0])
     where = ", ".join(
         f"{k}={v}" for k, v in first.example.items() if k not in {"all_data", "data_up_to_cut"}
     )
     return Hazard(
         code=CODE_LATE_VALUES,
         category="late_arrival",
-        severity="warning",
+        severity="error",
         cell_index=int(view.get("cell_index", 0) or 0),
         cell_id=str(view.get("cell_id", "") or ""),
         line=1,
         col=0,
         message=(
-            f"time travel: view {view['name']!r}, {_names(list(late))} use rows that had not "
-            f"arrived yet: with the inputs cut also by arrival {_names(list(arrival))} at "
-            f"{first.cut.isoformat()}, {first.changed} of {first.compared} rows stamped at or "
+            f"time travel: view {view['name']!r}, feature {feature!r} is computed from rows that "
+            f"had not arrived yet: with the inputs cut also by arrival {_names(list(arrival))} "
+            f"at {first.cut.isoformat()}, {first.changed} of {first.compared} rows stamped at or "
             f"before the cut change; e.g. {where}: {_show(first.example['all_data'])} with all "
             f"data, {_show(first.example['data_up_to_cut'])} with the rows arrived by the cut"
         ),
         fix=(
             f"declare the arrival stamp (--created {arrival[0]}, carried into the result) and "
-            "compute each row only from rows that had arrived by its timestamp"
+            "compute each row only from rows that had arrived by its timestamp (window on the "
+            "arrival time, or keep each row's version as known at its timestamp)"
         ),
         view=str(view["name"]),
     )
@@ -286,9 +288,9 @@ def input_clocks(
 ) -> _Clocks:
     """Which column of each input says when a row happened, and when it arrived.
 
-    Event clock: the view's timestamp column if the input has it; else the input columns
-    the cell computes the timestamp from (traced in `source`); else a datetime column that
-    holds the view's timestamp values. Never another datetime column by guess: an input
+    Event clock: the input column the cell computes the timestamp from (traced in
+    `source`); else the input's column named like the view's timestamp; else a datetime
+    column that holds the view's timestamp values. Never another datetime column by guess: an input
     with times but no traced clock is passed whole, and said so. Arrival clock: the
     declared `--created` column, else a column whose values are at or after the event
     clock (`arrival_column`).
@@ -341,12 +343,12 @@ def _event_clock(
     view_stamps: pd.Series,
     traced: ClockTrace | None,
 ) -> str | None:
-    if ts in frame.columns:
-        return ts
     if traced is not None and traced.ok:
         clocks = [c for c in frame.columns if c in traced.columns and _clock(frame[c]) is not None]
         if len(clocks) == 1:
-            return clocks[0]
+            return clocks[0]  # what the cell makes the timestamp from, even when renamed
+    if ts in frame.columns:
+        return ts
     candidates = [
         c for c in frame.columns if c != created and pd.api.types.is_datetime64_any_dtype(frame[c])
     ]
