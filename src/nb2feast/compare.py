@@ -110,6 +110,9 @@ def _compare_feature(
         expected, actual, context, value_mismatch, null_mismatch, dropped, extra_ids,
         issue="feature missing from Feast's answer" if missing_column else None,
     )
+    # A mismatch against an infinite value is an infinite error (inf - inf would say nan).
+    e_inf, a_inf = _is_inf(expected), _is_inf(actual)
+    abs_err = np.where(value_mismatch & ~null_mismatch & (e_inf | a_inf), np.inf, abs_err)
     finite = abs_err[present & ~np.isnan(abs_err)]
     return ParityFeature(
         name=spec.name,
@@ -172,6 +175,13 @@ def _kind(dtype: str) -> str:
         if low.startswith("float"):
             return "f"
         return "O"
+
+
+def _is_inf(values: pd.Series) -> np.ndarray:
+    numbers = _as_float(values)
+    if numbers is None:
+        return np.zeros(len(values), dtype=bool)
+    return np.isinf(numbers)
 
 
 def _as_float(values: pd.Series) -> np.ndarray | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,8 +34,9 @@ from nb2feast.names import check_unique_names, comment_text, escape_text
 from nb2feast.read import read_notebook
 from nb2feast.render import ViewPlan, plan_entities, render_repo, render_transform, render_transforms_init
 from nb2feast.select import select_feature_cells, split_magic
-from nb2feast.types import FEAST_TYPES
+from nb2feast.types import FEAST_TO_DTYPE, FEAST_TYPES
 from nb2feast.write import MANIFEST, seal_manifest, stale_files, write_repo
+from nb2feast.targets import Target, get_target
 
 
 @dataclass(frozen=True)
@@ -302,9 +303,10 @@ def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str,
     return frozen
 
 
-def compile_served_view(plan: ViewPlan) -> ViewPlan:
+def compile_served_view(plan: ViewPlan, input_dtypes: Mapping[str, str] | None = None) -> ViewPlan:
     """The served on-demand view in python mode where the cell compiles row-wise; else
-    pandas mode, saying why (the cell's line and the construct)."""
+    pandas mode, saying why (the cell's line and the construct). `input_dtypes`: the
+    dtypes of the input columns (pandas' null rules depend on them)."""
     view = plan.spec
     try:
         udf = compile_python_udf(
@@ -314,6 +316,7 @@ def compile_served_view(plan: ViewPlan) -> ViewPlan:
             [s.node for s in view.support],
             view.name,
             result=view.result_name,
+            dtypes=input_dtypes,
         )
     except NotCompilable as refusal:
         return replace(plan, pandas_reason=f"cell line {refusal.line + 1}: {refusal.reason}")
@@ -373,17 +376,26 @@ def _plan_views(
             )
         _check_request_names(view, sources)
         columns = typer.on_demand(view, [p.spec for p in sources])
-        typed.append(compile_served_view(replace(plan, columns=columns, sources=tuple(p.name for p in sources))))
+        dtypes = {c.name: c.dtype for p in sources for c in p.columns}
+        dtypes |= {name: FEAST_TO_DTYPE.get(t, "") for name, t in view.flags.requests}
+        plan = replace(plan, columns=columns, sources=tuple(p.name for p in sources))
+        typed.append(compile_served_view(plan, dtypes))
     return typed, typer.key_types, transforms, frozen
 
 
 def _manifest(
-    plans: Sequence[ViewPlan], project: str, notebooks: Sequence[_Notebook], hazards: Sequence[Hazard]
+    plans: Sequence[ViewPlan],
+    project: str,
+    notebooks: Sequence[_Notebook],
+    hazards: Sequence[Hazard],
+    target: Target,
 ) -> str:
     views = [manifest_entry(p) for p in plans]
     body = {
         "nb2feast": __version__,
         "project": project,
+        # Absent means `local`: a local repository's manifest is unchanged by targets.
+        **({"target": target.name} if target.name != "local" else {}),
         "notebooks": [nb.display for nb in notebooks],
         "views": views,
         "hazards": [h.to_dict() for h in hazards],
@@ -428,6 +440,13 @@ def manifest_entry(plan: ViewPlan) -> dict:
     return entry
 
 
+def _existing_target(out: Path) -> str | None:
+    try:
+        return json.loads((out / MANIFEST).read_text()).get("target")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def export_notebooks(
     notebooks: Sequence[Path],
     out: Path,
@@ -436,10 +455,13 @@ def export_notebooks(
     check: bool = False,
     force: bool = False,
     freeze: bool = False,
+    target: str | None = None,
 ) -> ExportResult:
-    """Export the `%%feature` cells of `notebooks` into the Feast repository `out`."""
+    """Export the `%%feature` cells of `notebooks` into the Feast repository `out`
+    (for `target`; by default the target `out` was exported for, else `local`)."""
     if not notebooks:
         raise UserError("no notebook given")
+    stack = get_target(target or _existing_target(out))
     loaded = [load_notebook(Path(nb), out) for nb in notebooks]
     previous = _previous_manifest(out)
     loaded += _neighbours(previous, loaded, out, force)
@@ -448,6 +470,11 @@ def export_notebooks(
     if not any(nb.views for nb in loaded):
         raise UserError("no %%feature cell found", where=", ".join(map(str, notebooks)),
                         fix="mark a cell that builds features with %%feature NAME --entity KEY")
+    if stack.engine == "spark":
+        from nb2feast.targets.partition import require_partitionable
+
+        for view in (v for nb in loaded for v in nb.views if not v.flags.on_demand):
+            require_partitionable(view)
     hazards = [h for nb in loaded for h in _detect_hazards(nb)]
     plans, key_types, transforms, frozen = _plan_views(loaded, out, freeze)
     for plan in plans:
@@ -458,14 +485,14 @@ def export_notebooks(
     _check_generated_names(plans)
     project = check_project(project or default_project([nb.path for nb in loaded]))
     entities = plan_entities(plans, key_types)
-    files = render_repo(plans, entities, transforms, project)
-    files[MANIFEST] = _manifest(plans, project, loaded, hazards)
+    files = render_repo(plans, entities, transforms, project, stack)
+    files[MANIFEST] = _manifest(plans, project, loaded, hazards, stack)
     views = tuple(manifest_entry(p) for p in plans)
     no_errors = not any(h.severity == "error" for h in hazards)
     if check:
         stale = tuple(stale_files(out, files))
         return ExportResult(ok=not stale and no_errors, out=str(out), files=tuple(sorted(files)),
-                            stale=stale, hazards=hazards, views=views)
+                            stale=stale, hazards=hazards, views=views, texts=dict(files))
     written = write_repo(out, files, force=force)
     return ExportResult(ok=no_errors, out=str(out), files=tuple(written), hazards=hazards, views=views, wrote=True)
 

@@ -23,6 +23,7 @@ from nb2feast.extract import ViewSpec
 from nb2feast.model import Column
 from nb2feast.names import comment_text, docstring_literal, name_problem
 from nb2feast.types import FEAST_TYPES
+from nb2feast.targets import SourceParts, Target, get_target
 
 HASH_PREFIX = "nb2feast-sha256: "
 
@@ -343,17 +344,18 @@ _VALUE_TYPES = {"Int32": "INT32", "Int64": "INT64", "String": "STRING", "Bytes":
                 "Float32": "FLOAT", "Float64": "DOUBLE", "UnixTimestamp": "UNIX_TIMESTAMP"}
 
 
-def _batch_objects(plan: ViewPlan, entities: Mapping[str, EntityPlan]) -> list[str]:
+def _batch_objects(plan: ViewPlan, entities: Mapping[str, EntityPlan], target: Target) -> list[str]:
     flags = plan.spec.flags
     ref = plan.spec.cell.ref
     where = f"{plan.notebook}, cell {ref.index} (id {ref.id})"
-    source = _call(
-        "FileSource",
+    parts = SourceParts(
         name=_string(f"{plan.name}_source"),
         path=cst.parse_expression(f'str(REPO_DIR / "data" / "{plan.name}.parquet")'),
-        timestamp_field=_string(flags.timestamp),
-        created_timestamp_column=_string(flags.created) if flags.created else None,
+        table=_string(plan.name.upper()),
+        timestamp=_string(flags.timestamp),
+        created=_string(flags.created) if flags.created else None,
     )
+    source = _call(target.source_class, **target.source_kwargs(parts))
     keys = [entities[k] for k in flags.entities]
     view = _call(
         "FeatureView",
@@ -428,7 +430,10 @@ def _on_demand_objects(plan: ViewPlan) -> list[str]:
     return objects
 
 
-def render_definitions(plans: Sequence[ViewPlan], entities: Sequence[EntityPlan]) -> str:
+def render_definitions(
+    plans: Sequence[ViewPlan], entities: Sequence[EntityPlan], target: Target | None = None
+) -> str:
+    target = target or get_target(None)
     by_key = {e.key: e for e in entities}
     types_used = sorted(
         {c.feast_type for p in plans for c in p.columns}
@@ -438,12 +443,15 @@ def render_definitions(plans: Sequence[ViewPlan], entities: Sequence[EntityPlan]
     has_batch = any(not p.spec.flags.on_demand for p in plans)
     has_odfv = any(p.spec.flags.on_demand for p in plans)
     has_request = any(p.spec.flags.requests for p in plans)
-    feast_names = ["Field"] + (["Entity", "FeatureView", "FileSource", "ValueType"] if has_batch else [])
+    feast_names = ["Field"] + (["Entity", "FeatureView", "ValueType"] if has_batch else [])
+    feast_names += [target.source_class] if has_batch and target.imports_from_feast else []
     feast_names += ["RequestSource"] if has_request else []
     imports = ["from datetime import timedelta", "from pathlib import Path", ""]
     if has_odfv:
         imports += ["import pandas as pd"]
     imports += [f"from feast import {', '.join(sorted(feast_names))}"]
+    if has_batch and not target.imports_from_feast:
+        imports += [f"from {target.source_module} import {target.source_class}"]
     if has_odfv:
         imports += ["from feast.on_demand_feature_view import on_demand_feature_view"]
     imports += [f"from feast.types import {', '.join(types_used)}"] if types_used else []
@@ -462,38 +470,31 @@ def render_definitions(plans: Sequence[ViewPlan], entities: Sequence[EntityPlan]
         )
         parts.append(_assign(entity.variable, value, f"The key of {', '.join(entity.views)}."))
     for plan in plans:
-        parts.extend(_on_demand_objects(plan) if plan.spec.flags.on_demand else _batch_objects(plan, by_key))
+        parts.extend(_on_demand_objects(plan) if plan.spec.flags.on_demand else _batch_objects(plan, by_key, target))
     code = parts[0] + "\n\n" + "\n\n".join(p.strip("\n") + "\n" for p in parts[1:])
     notebooks = sorted({p.notebook for p in plans})
     return with_header(code, "#", _header_lines(None, notebooks))
 
 
-FEATURE_STORE_YAML = """\
-project: {project}
-# Paths are relative to this folder.
-registry: data/registry.db
-provider: local
-offline_store:
-  type: duckdb
-online_store:
-  type: sqlite
-  path: data/online_store.db
-entity_key_serialization_version: 3
-"""
-
 FEASTIGNORE = "# Plain pandas modules: `feast apply` must not import them.\ntransforms/\n"
 
 
 def render_repo(
-    plans: Sequence[ViewPlan], entities: Sequence[EntityPlan], transforms: Mapping[str, str], project: str
+    plans: Sequence[ViewPlan],
+    entities: Sequence[EntityPlan],
+    transforms: Mapping[str, str],
+    project: str,
+    target: Target | None = None,
 ) -> dict[str, str]:
-    """Every generated file of the repository, by relative path (the manifest is separate)."""
+    """Every generated file of the repository, by relative path (the manifest is separate).
+    The target decides feature_store.yaml and the batch sources."""
+    target = target or get_target(None)
     notebooks = sorted({p.notebook for p in plans})
     header = _header_lines(None, notebooks)
     files = {
-        "feature_store.yaml": with_header(FEATURE_STORE_YAML.format(project=project), "#", header),
+        "feature_store.yaml": with_header(target.feature_store_yaml(project), "#", header),
         ".feastignore": with_header(FEASTIGNORE, "#", header),
-        "definitions.py": render_definitions(plans, entities),
+        "definitions.py": render_definitions(plans, entities, target),
         **transforms,
     }
     return dict(sorted(files.items()))
