@@ -475,6 +475,7 @@ def _noise(
     with rows of equal key and time in reverse order (a value decided by the order of
     ties: a warning, as a database may hand them over in any order)."""
     keys = list(view["entities"])
+    on_run = [*keys, view["timestamp"]]  # a --created stamp may be the wall clock (NB2F204)
     probes = [(inputs, "error", "two runs on the same data")]
     if any(_reorder_ties(inputs, keys, clocks, None)[n] is not inputs[n] for n in inputs):
         how = "runs on the same rows, those with equal key and time in another order"
@@ -493,9 +494,11 @@ def _noise(
             again = _run(transform, probe)
         except Exception:  # noqa: BLE001, S112 - only a difference between results is judged
             continue
-        if not set(on) <= set(again.columns):
+        if not set(on_run) <= set(again.columns):
             continue
-        found = _changes(full, again, last, on, ts, features, rtol=rtol, atol=atol)
+        found = _changes(
+            full, again, last, on_run, ts, features, rtol=rtol, atol=atol, new_rows=True
+        )
         for feature, leak in found.items():
             changes.setdefault(feature, leak)
             rows.setdefault(feature, []).append(leak.rows)
@@ -526,7 +529,7 @@ def _noise(
         fix=FIX_NONDETERMINISTIC,
         view=str(view["name"]),
     )
-    if severity == "warning" and on == [*keys, ts]:
+    if severity == "warning":
         ties = _tie_rows(inputs, keys, clocks)  # a cut may order any of them otherwise
         for feature in noisy:
             rows[feature].append(ties)
@@ -690,9 +693,15 @@ def _changes(
     atol: float,
     created: str | None = None,
     skip: Mapping[str, pd.MultiIndex] | None = None,
+    new_rows: bool = False,
 ) -> dict[str, _Leak]:
     """Per feature, how the rows stamped at or before `cut` differ between the two runs;
-    rows whose `on` values are in `skip[feature]` (noise) are not judged."""
+    rows whose `on` values are in `skip[feature]` (noise) are not judged.
+
+    A row of all the data that changes or is missing from the second run counts; a row
+    only the second run has counts with `new_rows` (two identical runs) but not for a cut:
+    a row a cut has and all the data lacks (a customer's latest purchase before T, replaced
+    by a later one) was not computed from data that did not exist yet."""
     shared = [f for f in features if f in partial.columns]
     left = _rows_until(full, cut, on, ts, features, created)
     right = _rows_until(partial, cut, on, ts, shared, created)
@@ -700,8 +709,8 @@ def _changes(
         right, on=[*on, _TIE], how="outer", suffixes=("", "__cut"), indicator=_SIDE, sort=True
     )
     both = (merged[_SIDE] == "both").to_numpy()
-    compared = len(merged)
-    at = pd.MultiIndex.from_frame(merged[on]) if skip else None
+    only_new = (merged[_SIDE] == "right_only").to_numpy()
+    compared = len(merged) if new_rows else int((~only_new).sum())
     out = {}
     for feature in features:
         cut_name = (
@@ -714,7 +723,10 @@ def _changes(
             merged[feature], cut_values, str(full[feature].dtype), rtol=rtol, atol=atol
         )
         changed = ~(same & both)
-        if skip and feature in skip:
+        if not new_rows:
+            changed &= ~only_new
+        if skip and feature in skip:  # skip is on (keys..., time): `on` without --created
+            at = pd.MultiIndex.from_frame(merged[on[: skip[feature].nlevels]])
             changed &= ~at.isin(skip[feature])
         if not changed.any():
             continue
