@@ -1,12 +1,21 @@
 """Time travel: a batch view's rows must not change when the future is taken away.
 
 Recompute a batch view on its inputs cut at a time T (only rows stamped at or before T);
-any feature row stamped at or before T whose value changes, appears or disappears was
-computed from data that did not exist yet at its timestamp (NB2F310). This catches what
-no source pattern can: aggregates stamped at the start of their window, whole-history
-statistics joined back to earlier rows, sorting tricks. `time_travel_hazards` is pure
-(a transform, its input frames, the manifest's view entry -> hazards); `check_repo`
-loads a generated repository's transforms and inputs and runs it on every batch view.
+any feature row of all the data stamped at or before T whose value changes or that
+disappears was computed from data that did not exist yet at its timestamp (NB2F310).
+This catches what no source pattern can: aggregates stamped at the start of their
+window, whole-history statistics joined back to earlier rows, sorting tricks.
+
+Before blaming the future it runs the view twice on the same data: what changes then is
+noise (NB2F210), left out of the verdict. Each input is cut by its own clock: the column
+the cell makes the view's timestamp from (traced in the cell's code), never a guess; what
+it cannot cut is said (NB2F312). A cut the view cannot compute on is a finding (NB2F311).
+Arrival stamps (`--created`, or columns timed and named like one: NB2F610) cut too; late
+data found only through an undeclared stamp is NB2F611. Catalogue: docs/hazards.md.
+
+`time_travel_hazards` is pure (a transform, its input frames, the manifest's view entry,
+the cell's source -> hazards); `check_repo` loads a generated repository's transforms and
+inputs and runs it on every batch view.
 """
 
 from __future__ import annotations
