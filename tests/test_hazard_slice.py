@@ -93,3 +93,17 @@ def test_export_reports_slice_hazards_at_their_own_cells(
     assert [(h["code"], h["cell_index"], h["cell_id"], h["line"]) for h in result["hazards"]] == [
         ("NB2F202", 2, "c2", 3)
     ]
+
+
+def test_the_magic_sees_the_slice_of_the_running_cell() -> None:
+    # Given the cells run so far (the magic's history) and the running feature cell, not in it
+    history = [
+        NotebookCell(CellRef("<notebook>", i, ""), s) for i, s in enumerate([IMPORTS, LOAD, HELPER])
+    ]
+    running = NotebookCell(CellRef("<notebook>", 3, ""), FEATURE)
+    magic, _, body = FEATURE.partition("\n")
+    feature = FeatureCell(running, parse_flags(magic[len("%%feature") :]), body)
+    # When its hazards are detected
+    (hazard,) = detect_hazards(feature, history)
+    # Then the helper's draw is found, at the helper's cell
+    assert (hazard.code, hazard.cell_index, hazard.line) == ("NB2F202", 2, 3)

@@ -170,6 +170,8 @@ def _trace_slice(feature_cell: FeatureCell, cells: Sequence[NotebookCell]) -> tu
     """The support and loading statements `extract` traces the view to; none when it cannot."""
     from nb2feast.extract import extract_views
 
+    if feature_cell.cell not in cells:  # the magic: the running cell is not in history yet
+        cells = [*cells, feature_cell.cell]
     try:
         (spec,) = extract_views(cells, [feature_cell])
     except UserError:
