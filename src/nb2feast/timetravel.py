@@ -121,9 +121,23 @@ def time_travel_hazards(
     if stamps is None or not features:
         return ()
     clocks = input_clocks(inputs, view, stamps, source)
-    created = view.get("created") or _carried_arrival(clocks, full)
-    on = [*keys, ts, *([created] if created and created in full.columns else [])]
+    cuts = cut_times(stamps, quantiles)
+    declared = view.get("created")
     found: list[Hazard] = list(_late_arrivals(view, inputs, clocks))
+    arrived = _utc(full[declared]) if declared and declared in full.columns else None
+    if arrived is not None and cuts and bool((arrived > cuts[-1]).all()):
+        found.append(
+            _unchecked(
+                view,
+                "info",
+                f"every row's --created {declared!r} is after the last cut (a stamp of when the "
+                "table was made, e.g. the wall clock: NB2F204), so rows were judged by event "
+                "time only",
+            )
+        )
+        declared = None
+    created = declared or _carried_arrival(clocks, full)
+    on = [*keys, ts, *([created] if created and created in full.columns else [])]
     if not any(clocks.event.values()):
         reasons = "; ".join(f"{name}: {why}" for name, why in clocks.unchecked.items())
         return (
@@ -143,13 +157,11 @@ def time_travel_hazards(
     if noisy:
         found.append(noisy[0])
     skip = noisy[1] if noisy else None
-    declared = view.get("created")
     # Event time (and a declared --created) decide leakage; an arrival column only
     # inferred from its name and values is a second pass, reported as late_arrival.
     event_clocks = replace(
         clocks, arrival={n: c if c == declared else None for n, c in clocks.arrival.items()}
     )
-    cuts = cut_times(stamps, quantiles)
     travel = _Travel(full, on, ts, features, rtol, atol, skip)
     leaks, failures = travel.run(transform, inputs, cuts, event_clocks, declared)
     if failures:
