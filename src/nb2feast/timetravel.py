@@ -501,7 +501,7 @@ def _noise(
     if any(_reorder_ties(inputs, keys, clocks, None)[n] is not inputs[n] for n in inputs):
         how = "runs on the same rows, those with equal key and time in another order"
         probes += [
-            (_reorder_ties(inputs, keys, clocks, seed), "warning", how) for seed in (None, 1, 2)
+            (_reorder_ties(inputs, keys, clocks, seed), "warning", how) for seed in (None, 1)
         ]
     ts = view["timestamp"]
     last = _utc(full[ts]).max()
