@@ -883,7 +883,7 @@ def check_repo(
             continue
         try:
             hazards += time_travel_hazards(
-                view, transform, inputs, source=_module_source(repo, view)
+                view, transform, inputs, source=module_source(repo, view)
             )
         except Exception as exc:  # noqa: BLE001 - the user's code; one view never aborts the rest
             why = f"it does not run on all its inputs ({_one_line(exc)})"
@@ -891,7 +891,7 @@ def check_repo(
     return tuple(hazards)
 
 
-def _module_source(repo: Path, view: Mapping) -> str | None:
+def module_source(repo: Path, view: Mapping) -> str | None:
     """The generated module's text: the cell's code, verbatim, inside `def <view>(...)`."""
     path = Path(repo) / str(view.get("module") or f"transforms/{view['name']}.py")
     try:
