@@ -77,7 +77,9 @@ def _detect_hazards(notebook: _Notebook) -> list[Hazard]:
     found: list[Hazard] = []
     for feature_cell in notebook.feature_cells:
         found.extend(
-            detect_hazards(feature_cell, notebook.cells, slices.get(feature_cell.ref, ()))
+            detect_hazards(
+                feature_cell, notebook.cells, slices.get(feature_cell.ref, ()), notebook.path.parent
+            )
         )
     return found
 
