@@ -513,6 +513,13 @@ COVERAGE = {
         """,
         ["oa", "ob", "oo", "ka", "ko", "kn", "bb"],
     ),
+    "attribute_columns": (
+        """
+        df["xa"] = df.x * 2 + df.i
+        df["xb"] = df.xa.fillna(0)
+        """,
+        ["xa", "xb"],
+    ),
     "integer_operators": (
         """
         df["fd"] = df["i"] // df["j"]
@@ -773,6 +780,8 @@ def recursive(x):
         ('frame["a"] = frame["x"].replace([1, 2], 0)\n', "replace(list"),
         ('frame["a"] = frame["x"].fillna(method="ffill")\n', "argument `method`"),
         ('frame["a"] = frame["x"].astype("category")\n', ".astype("),
+        ('frame["a"] = frame["s"].str.split("-").str.len()\n', "lists"),
+        ('frame["a"] = frame["s"].str.split("-")\n', "holds lists"),
     ],
 )
 def test_constructs_outside_the_subset_are_refused_with_their_reason(body, words):

@@ -390,6 +390,12 @@ class _Compiler:
 
     def attribute(self, node: cst.Attribute) -> Value:
         owner = node.value
+        if m.matches(owner, m.Name()) and owner.value in self.frames:
+            frame, column = self.frames[owner.value], node.attr.value
+            # `df.amount`: only a column known to exist (else it may be `df.shape`, ...)
+            if column in frame.columns or (frame.reads_inputs and column in self.dtypes):
+                return self.column(owner.value, column, node)
+            raise self.fail(f"`{self.code(node)}` is not a known column of `{owner.value}`", node)
         if m.matches(owner, m.Name()) and owner.value in self.modules:
             module = self.modules[owner.value]
             if module in ("numpy", "math") and node.attr.value in _NUMPY_CONSTANTS:
@@ -493,6 +499,8 @@ class _Compiler:
             if handler is None:
                 raise self.fail(f"`.str.{method}(...)` is not translated row-wise", node)
             subject = self.expr(func.value.value)
+            if subject.kind == "list" and method != "get":
+                raise self.fail(f"`.str.{method}` on the lists `.str.split` makes", node)
             return handler(self, Call(node, subject, positional, keywords, method))
         if m.matches(func.value, m.Attribute(attr=m.Name("dt"))) and method in ATTRIBUTES:
             if node.args:
@@ -776,6 +784,9 @@ def compile_python_udf(
     if result not in compiler.frames:
         raise NotCompilable(f"the result frame `{result}` is not built by the cell", 1)
     values = [compiler.column(result, feature, compiler.module) for feature in features]
+    for feature, value in zip(features, values):
+        if value.kind == "list":
+            raise NotCompilable(f"the feature {feature!r} holds lists (`.str.split`)", 1)
     return _render(compiler, support, features, values, function_name)
 
 
