@@ -139,8 +139,9 @@ def prepare(repo: Path) -> Path:
     """tables + feast apply -> materialize: the repository Feast serves."""
     from nb2feast.materialize import apply_repo, materialize_online
 
-    apply_repo(repo)
-    materialize_online(repo)
+    with redirect_stdout(io.StringIO()):
+        apply_repo(repo)
+        materialize_online(repo)
     return repo
 
 
