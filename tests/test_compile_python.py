@@ -232,6 +232,17 @@ def test_where_and_string_methods():
     assert 'name_len = _str(_str(name, "lower"), "len")' in code
 
 
+def test_the_udf_carries_only_the_helpers_it_calls_and_their_callees():
+    # Given a cell using `+` and `.str.lower().isin(...)`, when compiled
+    code = _compile(
+        'df["a"] = df["x"] + 1\ndf["m"] = df["s"].str.lower().isin(["a"])\n', "df", ["a", "m"]
+    )
+    defined = {line.split("(")[0][len("    def ") :] for line in code.splitlines()
+               if line.startswith("    def _")}  # fmt: skip
+    # Then it defines those helpers, `_isna` (which they call) and the in/out converters only
+    assert defined == {"_in", "_out", "_isna", "_arith", "_str", "_isin"}
+
+
 # -- equivalence -------------------------------------------------------------------------
 
 CONSTRUCTS = {
