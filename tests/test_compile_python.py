@@ -935,3 +935,39 @@ def _assert_values(expected: pd.DataFrame, got: pd.DataFrame, view: str) -> None
                 assert _missing(want) and _missing(have), (view, column, want, have)
             else:
                 assert want == pytest.approx(have, rel=1e-12), (view, column, want, have)
+
+
+@pytest.mark.feast
+def test_the_issue_cell_is_served_in_python_mode_and_verify_proves_it(tmp_path, capsys):
+    """Issue 12's 6-feature cell (strings, isin, np.where, fillna, clip, log1p), on stats
+    with 20% missing values and checkouts of customers without stats."""
+    import importlib.util
+    import json
+
+    from nb2feast.cli import main
+
+    path = Path(__file__).parent.parent / "benchmarks" / "bench_online.py"
+    spec = importlib.util.spec_from_file_location("bench_online", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    # Given the notebook (the cell in the shape this extractor exports)
+    notebook = bench.write_checkout_notebook(tmp_path, bench.CHECKOUT_CELL_IN_PLACE)
+    repo = tmp_path / "feature_repo"
+    # When exported, then the view is served in python mode
+    assert main(["export", str(notebook), "--out", str(repo)]) == 0
+    manifest = json.loads((repo / "nb2feast.json").read_text())
+    served = next(v for v in manifest["views"] if v["name"] == "checkout_signals")
+    assert {"name": "checkout_signals", "mode": "python"} in served["views"]
+    # When verified, then python and pandas modes match the notebook, offline and online
+    capsys.readouterr()
+    code = main(
+        ["verify", str(notebook), "--repo", str(repo), "--format", "json", "--sample", "300"]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["ok"]
+    view = next(v for v in report["views"] if v["name"] == "checkout_signals")
+    checks = {(c["path"], c["mode"]): c for c in view["checks"]}
+    assert set(checks) == {(p, m) for p in ("offline", "online") for m in ("python", "pandas")}
+    for check in checks.values():
+        assert check["rows_returned"] == check["rows_expected"] == 300
+        assert all(f["ok"] for f in check["features"])
