@@ -950,8 +950,8 @@ def test_the_issue_cell_is_served_in_python_mode_and_verify_proves_it(tmp_path, 
     spec = importlib.util.spec_from_file_location("bench_online", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    # Given the notebook (the cell in the shape this extractor exports)
-    notebook = bench.write_checkout_notebook(tmp_path, bench.CHECKOUT_CELL_IN_PLACE)
+    # Given the notebook, the cell as the issue wrote it (`df = training.copy()`)
+    notebook = bench.write_checkout_notebook(tmp_path, bench.CHECKOUT_CELL)
     repo = tmp_path / "feature_repo"
     # When exported, then the view is served in python mode
     assert main(["export", str(notebook), "--out", str(repo)]) == 0
@@ -969,5 +969,5 @@ def test_the_issue_cell_is_served_in_python_mode_and_verify_proves_it(tmp_path, 
     checks = {(c["path"], c["mode"]): c for c in view["checks"]}
     assert set(checks) == {(p, m) for p in ("offline", "online") for m in ("python", "pandas")}
     for check in checks.values():
-        assert check["rows_returned"] == check["rows_expected"] == 300
+        assert check["rows_returned"] == check["rows_expected"] > 250  # online: one per key
         assert all(f["ok"] for f in check["features"])
