@@ -566,9 +566,20 @@ COVERAGE = {
     "notebook_helper_inlined": (
         """
         df["km"] = haversine(df["x"], df["y"], df["z"], 0.0)
+        df["km2"] = haversine_mapped(df["x"], df["y"], df["z"], df["i"])
         df["cap"] = capped(df["x"] + 1)
         """,
-        ["km", "cap"],
+        ["km", "km2", "cap"],
+    ),
+    "reductions_along_the_row": (
+        """
+        df["mx"] = df[["x", "y", "z"]].max(axis=1)
+        df["mn"] = df[["x", "k"]].min(axis="columns")
+        df["sm"] = df[["y", "z"]].sum(axis=1)
+        df["me"] = df[["x", "y", "i"]].mean(axis=1)
+        df["ratio"] = df["x"] / df[["y", "z"]].max(axis=1)
+        """,
+        ["mx", "mn", "sm", "me", "ratio"],
     ),
 }
 COVERAGE_SUPPORT = """
@@ -585,6 +596,12 @@ def haversine(lat1, lon1, lat2, lon2):
     \"\"\"Great-circle distance in km.\"\"\"
     lat1, lon1, lat2, lon2 = np.radians(lat1), np.radians(lon1), np.radians(lat2), np.radians(lon2)
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 6371.0 * 2 * np.arcsin(np.sqrt(a))
+
+
+def haversine_mapped(lat1, lon1, lat2, lon2):
+    lat1, lon1, lat2, lon2 = map(np.radians, [lat1, lon1, lat2, lon2])
+    a = np.sin((lat2 - lat1) / 2.0) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2.0) ** 2
     return 6371.0 * 2 * np.arcsin(np.sqrt(a))
 
 
@@ -792,6 +809,8 @@ def recursive(x):
         ('frame["a"] = frame["x"].fillna(method="ffill")\n', "argument `method`"),
         ('frame["a"] = frame["x"].astype("category")\n', ".astype("),
         ('frame["a"] = frame["s"].str.split("-").str.len()\n', "lists"),
+        ('frame["a"] = frame[["x", "y"]].max()\n', "only axis=1"),
+        ('frame["a"] = frame[["x", "y"]].median(axis=1)\n', "not translated"),
         ('frame["a"] = frame["s"].str.split("-")\n', "holds lists"),
     ],
 )

@@ -33,6 +33,7 @@ from nb2feast.pyudf_rules import (
     CROSS_ROW,
     FUNCTIONS,
     METHODS,
+    ROW_REDUCTIONS,
     SCALAR_METHODS,
     STR_METHODS,
     Call,
@@ -406,7 +407,22 @@ class _Compiler:
         raise self.fail(f"`{self.code(node)[:40]}` is not translated row-wise", node)
 
     def subscript(self, node: cst.Subscript) -> Value:
-        """`.str[i]` and `.str[a:b]` (strings, or the lists `.str.split` makes)."""
+        """`.str[i]` and `.str[a:b]` (strings, or the lists `.str.split` makes); `F[["a", "b"]]`
+        (the row's values of those columns, for a reduction along the row)."""
+        if (
+            m.matches(
+                node, m.Subscript(value=m.Name(), slice=[m.SubscriptElement(m.Index(m.List()))])
+            )
+            and node.value.value in self.frames
+        ):
+            columns = []
+            for element in node.slice[0].slice.value.elements:
+                key = element.value
+                if not m.matches(key, m.SimpleString()) or not isinstance(key.evaluated_value, str):
+                    raise self.fail("a list of columns that are not string literals", node)
+                columns.append(self.column(node.value.value, key.evaluated_value, node))
+            kind = "float" if {v.kind for v in columns} <= {"float", "int"} else None
+            return Value(cst.List([cst.Element(v.node) for v in columns]), f"columns:{kind}")
         if not (m.matches(node.value, m.Attribute(attr=m.Name("str"))) and len(node.slice) == 1):
             raise self.fail(f"`{self.code(node)[:40]}` is not a column of a known frame", node)
         subject = self.expr(node.value.value)
@@ -506,6 +522,11 @@ class _Compiler:
             if node.args:
                 raise self.fail(f"`.dt.{method}()` with arguments", node)
             return ATTRIBUTES[method](self, self.expr(func.value.value), node)
+        if m.matches(func.value, m.Subscript(slice=[m.SubscriptElement(m.Index(m.List()))])):
+            subject = self.expr(func.value)  # several columns of one row
+            if method not in ROW_REDUCTIONS:
+                raise self.fail(f"`.{method}(...)` of several columns is not translated", node)
+            return ROW_REDUCTIONS[method](self, Call(node, subject, positional, keywords, method))
         if method in CROSS_ROW:
             raise self.fail(
                 f"`.{method}()` reads other rows; at serving time the frame is one request", node
@@ -591,7 +612,7 @@ class _Compiler:
         target = statement.targets[0].target
         if isinstance(target, cst.Name):
             return [(target.value, self.bind(target.value, self.expr(statement.value)))]
-        values = statement.value
+        values = self.mapped(statement.value)
         if not (
             m.matches(values, m.Tuple()) and len(values.elements) == len(target.elements)
         ) or any(isinstance(e, cst.StarredElement) for e in values.elements):
@@ -601,6 +622,16 @@ class _Compiler:
             for t, v in zip(target.elements, values.elements)
         ]
         return [(t.value.value, v) for t, v in zip(target.elements, computed)]
+
+    def mapped(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """`map(f, [a, b])` -> `(f(a), f(b))`, so a tuple assignment can unpack it."""
+        if not m.matches(
+            node,
+            m.Call(func=m.Name("map"), args=[m.Arg(keyword=None), m.Arg(m.List() | m.Tuple())]),
+        ):
+            return node
+        function, items = node.args[0].value, node.args[1].value.elements
+        return cst.Tuple([cst.Element(cst.Call(function, [cst.Arg(item.value)])) for item in items])
 
     def element_function(self, func: cst.BaseExpression, subject: Value) -> Value:
         """`f` in `.apply(f)`/`.map(f)`: a lambda or a notebook helper, run on one element."""

@@ -521,6 +521,29 @@ METHODS: dict[str, Handler] = {
     "mask": _where_method(False),
 }
 
+# -- reductions along a row: F[["a", "b"]].max(axis=1) ---------------------------------------
+
+
+def _row_reduction(how: str) -> Handler:
+    def handler(c: Any, call: Call) -> Value:
+        args = call.bind(c, "axis", "skipna")
+        axis = _literal(c, args.get("axis", cst.Integer("0")), "`axis`")
+        skipna = _literal(c, args.get("skipna", cst.Name("True")), "`skipna`")
+        if axis not in (1, "columns") or skipna is not True:
+            raise c.fail(
+                f"`.{how}()` of a frame reads other rows (only axis=1 is row-wise)", call.node
+            )
+        kind = call.subject.kind.split(":", 1)[1]
+        node = c.helper("_row_reduce", _string(how), call.subject.node)
+        return Value(node, "float" if how == "mean" else (None if kind == "None" else kind))
+
+    return handler
+
+
+ROW_REDUCTIONS: dict[str, Handler] = {
+    how: _row_reduction(how) for how in ("max", "min", "sum", "mean")
+}
+
 # -- the .str accessor (and string methods of elements inside a lambda) ------------------------
 
 

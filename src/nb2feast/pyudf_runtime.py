@@ -320,6 +320,19 @@ def _cut(x, bins, labels, right, include_lowest):
     return np.float64("nan")
 
 
+def _row_reduce(how, values):
+    """`frame[[...]].max(axis=1)` and friends on one row: missing values are skipped; with
+    none left, max/min/mean are NaN and sum is 0.0."""
+    present = [v for v in values if not _isna(v)]
+    if how == "sum":
+        return sum(present) if present else np.float64(0.0)
+    if not present:
+        return np.float64("nan")
+    if how == "mean":
+        return np.float64(sum(present)) / len(present)
+    return max(present) if how == "max" else min(present)
+
+
 def _dt(x, field):
     """A `.dt` field of a timestamp; NaN when missing."""
     if _isna(x):
