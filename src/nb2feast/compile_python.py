@@ -556,7 +556,34 @@ class _Compiler:
         name = function.name.value
         if name in self.inlining:
             raise self.fail(f"`{name}` calls itself", function)
-        params = function.params
+        bound = self.parameters(function, args, dict(keywords or {}))
+        body = _simple_body(function)
+        if body is None:
+            raise self.fail(f"`{name}` has compound statements (if/for/with)")
+        saved_locals, self.locals = self.locals, dict(bound)
+        saved_frames = self.frames
+        self.frames = {k: v for k, v in self.frames.items() if k not in bound}
+        self.inlining.append(name)
+        try:
+            for statement in body:
+                if m.matches(statement, m.Expr(m.SimpleString())):
+                    continue
+                if m.matches(statement, m.Return()) and statement.value is not None:
+                    if statement is not body[-1]:
+                        raise self.fail(f"`{name}` returns before its last statement")
+                    return self.expr(statement.value)
+                for target, value in self.unpack(statement, name):
+                    self.locals[target] = value
+            raise self.fail(f"`{name}` does not end with `return`")
+        finally:
+            self.locals, self.frames = saved_locals, saved_frames
+            self.inlining.pop()
+
+    def parameters(
+        self, function: cst.FunctionDef, args: Sequence[Value], keywords: dict
+    ) -> dict[str, Value]:
+        """The helper's parameters bound as Python binds them (positional, keyword, default)."""
+        name, params = function.name.value, function.params
         if (
             params.star_arg != cst.MaybeSentinel.DEFAULT
             or params.star_kwarg
@@ -564,7 +591,6 @@ class _Compiler:
         ):
             raise self.fail(f"`{name}` takes *args, **kwargs or keyword-only parameters")
         bound: dict[str, Value] = {}
-        keywords = dict(keywords or {})
         for i, param in enumerate(params.params):
             pname = param.name.value
             if i < len(args):
@@ -577,30 +603,7 @@ class _Compiler:
                 raise self.fail(f"`{name}` is called without its parameter `{pname}`")
         if len(args) > len(params.params) or keywords:
             raise self.fail(f"`{name}` is called with arguments it does not take")
-        body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
-        small = []
-        for statement in body if body else [function.body]:
-            if not isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-                raise self.fail(f"`{name}` has compound statements (if/for/with)")
-            small += statement.body
-        saved_locals, self.locals = self.locals, dict(bound)
-        saved_frames = self.frames
-        self.frames = {k: v for k, v in self.frames.items() if k not in bound}
-        self.inlining.append(name)
-        try:
-            for statement in small:
-                if m.matches(statement, m.Expr(m.SimpleString())):
-                    continue
-                if m.matches(statement, m.Return()) and statement.value is not None:
-                    if statement is not small[-1]:
-                        raise self.fail(f"`{name}` returns before its last statement")
-                    return self.expr(statement.value)
-                for target, value in self.unpack(statement, name):
-                    self.locals[target] = value
-            raise self.fail(f"`{name}` does not end with `return`")
-        finally:
-            self.locals, self.frames = saved_locals, saved_frames
-            self.inlining.pop()
+        return bound
 
     def unpack(self, statement: cst.CSTNode, function: str) -> list[tuple[str, Value]]:
         """`a = x` or `a, b = x, y` in a helper's body: the values, computed before binding."""
@@ -672,6 +675,15 @@ _EXPRESSIONS: tuple[tuple[type, object], ...] = (
     (cst.Comparison, _Compiler.comparison),
     (cst.Call, _Compiler.call),
 )
+
+
+def _simple_body(function: cst.FunctionDef) -> list[cst.BaseSmallStatement] | None:
+    """The small statements of a function without compound statements (else None)."""
+    block = function.body
+    lines = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    if not all(isinstance(s, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) for s in lines):
+        return None
+    return [small for line in lines for small in line.body]
 
 
 def _single_parameter(node: cst.Lambda) -> str | None:
