@@ -531,6 +531,18 @@ COVERAGE = {
         """,
         ["xa", "xb"],
     ),
+    "operator_methods": (
+        """
+        df["ad"] = df["x"].add(df["y"], fill_value=0)
+        df["sb"] = df["k"].sub(1)
+        df["ml"] = df["z"].mul(df["y"], fill_value=1.0)
+        df["dv"] = df["x"].div(df["j"])
+        df["gt"] = df["x"].gt(0)
+        df["eq"] = df["s"].eq("al")
+        df["ne"] = df["i"].ne(df["j"])
+        """,
+        ["ad", "sb", "ml", "dv", "gt", "eq", "ne"],
+    ),
     "integer_operators": (
         """
         df["fd"] = df["i"] // df["j"]

@@ -69,6 +69,11 @@ def _int_by_zero(a, b):
     return isinstance(a, ints) and isinstance(b, ints) and not isinstance(a, bool) and b == 0
 
 
+def _fill_left(a, b, fill):
+    """`fill_value` of `s.add(o, fill_value=...)`: a missing where the other side is not."""
+    return fill if _isna(a) and not _isna(b) else a
+
+
 def _floordiv(a, b):
     if _isna(a) or _isna(b):
         return np.float64("nan")
