@@ -543,6 +543,14 @@ COVERAGE = {
         """,
         ["ad", "sb", "ml", "dv", "gt", "eq", "ne"],
     ),
+    "apply_along_rows": (
+        """
+        df["ra"] = df.apply(lambda r: r["x"] * 2 if r["y"] > 0 else r["z"], axis=1)
+        df["rb"] = df.apply(lambda row: row.x + max(row.y, 0.0), axis="columns")
+        df["rc"] = df.apply(lambda row: row["s"].upper() if pd.notna(row["s"]) else "", axis=1)
+        """,
+        ["ra", "rb", "rc"],
+    ),
     "integer_operators": (
         """
         df["fd"] = df["i"] // df["j"]
@@ -822,6 +830,8 @@ def recursive(x):
         ('frame["a"] = frame["x"].astype("category")\n', ".astype("),
         ('frame["a"] = frame["s"].str.split("-").str.len()\n', "lists"),
         ('frame["a"] = frame[["x", "y"]].max()\n', "only axis=1"),
+        ('frame["a"] = frame.apply(lambda r: r["x"])\n', "axis=1"),
+        ('frame["a"] = frame.pipe(f)\n', "whole frame"),
         ('frame["a"] = frame[["x", "y"]].median(axis=1)\n', "not translated"),
         ('frame["a"] = frame["s"].str.split("-")\n', "holds lists"),
     ],

@@ -531,12 +531,36 @@ class _Compiler:
             raise self.fail(
                 f"`.{method}()` reads other rows; at serving time the frame is one request", node
             )
+        if m.matches(func.value, m.Name()) and func.value.value in self.frames:
+            if method == "apply":
+                return self.row_apply(node, self.frames[func.value.value], positional, keywords)
+            raise self.fail(f"`{self.code(func)}(...)` on a whole frame is not translated", node)
         table = SCALAR_METHODS if self.scalar else METHODS
         handler = table.get(method)
         if handler is None:
             raise self.fail(f"`.{method}(...)` is not translated row-wise", node)
         subject = self.expr(func.value)
         return handler(self, Call(node, subject, positional, keywords, method))
+
+    def row_apply(self, node: cst.Call, frame: _Frame, positional, keywords) -> Value:
+        """`F.apply(lambda row: ..., axis=1)`: the lambda on each row, `row["c"]` its values."""
+        axis = keywords.get("axis")
+        if not (
+            len(positional) == 1
+            and set(keywords) == {"axis"}
+            and m.matches(
+                axis, m.Integer("1") | m.SimpleString('"columns"') | m.SimpleString("'columns'")
+            )
+            and m.matches(positional[0], m.Lambda())
+        ):
+            raise self.fail(
+                "`.apply` on a frame is translated as `apply(lambda row: ..., axis=1)`", node
+            )
+        saved, self.scalar = self.scalar, True
+        try:
+            return self.frame_lambda(positional[0], frame)
+        finally:
+            self.scalar = saved
 
     def function(self, node, name, positional, keywords) -> Value:
         if name in self.functions:
