@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from helpers import write_notebook
+
 from nb2feast.cli import main
 from nb2feast.targets import TARGETS, get_target
 
@@ -43,8 +43,11 @@ def project(tmp_path: Path) -> Path:
 
 
 def files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def export(project: Path, target: str | None, out: str = "repo", *extra: str) -> int:
@@ -52,7 +55,7 @@ def export(project: Path, target: str | None, out: str = "repo", *extra: str) ->
     return main(argv + (["--target", target] if target else []))
 
 
-def load_config(repo: Path):  # noqa: ANN201 - a Feast RepoConfig
+def load_config(repo: Path):
     from feast.repo_config import load_repo_config
 
     return load_repo_config(repo, repo / "feature_store.yaml")
@@ -167,8 +170,14 @@ def test_snowflake_config_and_sources_are_accepted_by_feast(project: Path) -> No
         }))
         """
     )
-    run = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True,
-                         env={**__import__("os").environ, **SNOWFLAKE_ENV}, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, **SNOWFLAKE_ENV},
+        check=False,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     got = json.loads(run.stdout.strip().splitlines()[-1])
     # Then the stores and the SnowflakeSource are what the environment and the view say
@@ -197,18 +206,33 @@ def test_partitionable_cells_export_for_spark(project: Path, body: str) -> None:
 
 
 REFUSED = [
-    ('spend = tx.assign(\n    x=tx["amount"] - tx["amount"].mean()\n)' + COLUMNS, 3,
-     "`.mean()` runs over the whole frame"),
-    ('spend = tx.assign(x=tx.groupby("label")["amount"].cumsum())' + COLUMNS, 2,
-     "grouped by other keys"),
-    ('other = tx[["label", "amount"]]\nspend = tx.merge(other, on="label")', 3,
-     "`merge` with another frame is not keyed"),
-    ('spend = tx.assign(x=pd.qcut(tx["amount"], 2, labels=False))' + COLUMNS, 2,
-     "`pd.qcut(...)` is computed over every row"),
+    (
+        'spend = tx.assign(\n    x=tx["amount"] - tx["amount"].mean()\n)' + COLUMNS,
+        3,
+        "`.mean()` runs over the whole frame",
+    ),
+    (
+        'spend = tx.assign(x=tx.groupby("label")["amount"].cumsum())' + COLUMNS,
+        2,
+        "grouped by other keys",
+    ),
+    (
+        'other = tx[["label", "amount"]]\nspend = tx.merge(other, on="label")',
+        3,
+        "`merge` with another frame is not keyed",
+    ),
+    (
+        'spend = tx.assign(x=pd.qcut(tx["amount"], 2, labels=False))' + COLUMNS,
+        2,
+        "`pd.qcut(...)` is computed over every row",
+    ),
     ("spend = tx.iloc[::2].assign(x=1.0)" + COLUMNS, 2, "`.iloc[...]` selects by position"),
     ('spend = tx.sort_values("amount").head(3).assign(x=1.0)' + COLUMNS, 2, "`.head()`"),
-    ('spend = tx.drop_duplicates("label").assign(x=1.0)' + COLUMNS, 2,
-     "`.drop_duplicates()` is not keyed"),
+    (
+        'spend = tx.drop_duplicates("label").assign(x=1.0)' + COLUMNS,
+        2,
+        "`.drop_duplicates()` is not keyed",
+    ),
 ]
 
 

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from nb2feast.cli import main
 from helpers import copy_example
 from redis_server import REDIS_SERVER, RedisServer
+
+from nb2feast.cli import main
 
 pytestmark = [
     pytest.mark.feast,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import copy_example
 
 from nb2feast.cli import main
-from helpers import copy_example
 
 pytestmark = [
     pytest.mark.spark,
@@ -62,7 +62,9 @@ def test_spark_tables_equal_the_pandas_build(churn: tuple[Path, Path]) -> None:
         # Then the Spark-built table has the same rows, values and dtypes
         expected = expected.sort_values(order, kind="stable").reset_index(drop=True)
         got = got.sort_values(order, kind="stable").reset_index(drop=True)
-        expected[view["timestamp"]] = expected[view["timestamp"]].astype(got[view["timestamp"]].dtype)
+        expected[view["timestamp"]] = expected[view["timestamp"]].astype(
+            got[view["timestamp"]].dtype
+        )
         pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
 
 
@@ -72,9 +74,13 @@ def test_verify_passes_on_the_spark_offline_store(
     # When verify runs on the spark repository (Feast's Spark offline store)
     notebook, repo = churn
     capsys.readouterr()
-    code = main(["verify", str(notebook), "--repo", str(repo), "--format", "json", "--sample", "200"])
+    code = main(
+        ["verify", str(notebook), "--repo", str(repo), "--format", "json", "--sample", "200"]
+    )
     report = json.loads(capsys.readouterr().out)
     # Then every view is ok and the batch views say Spark built them
     assert code == 0, json.dumps(report)[-3000:]
     assert {v["engine"] for v in report["views"] if v["kind"] == "batch"} == {"spark"}
-    assert all(c["rows_expected"] == c["rows_returned"] for v in report["views"] for c in v["checks"])
+    assert all(
+        c["rows_expected"] == c["rows_returned"] for v in report["views"] for c in v["checks"]
+    )
