@@ -107,6 +107,9 @@ def apply_repo(repo: Path, progress: Callable[[str], None] | None = None) -> dic
     if progress:
         progress("feast apply")
     feast_apply(repo)
+    from nb2feast.freshness import record_applied
+
+    record_applied(repo)  # verify tells a registry built from other files by these
     return tables
 
 

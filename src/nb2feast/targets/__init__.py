@@ -4,7 +4,10 @@ and its batch sources and names the engine that builds its feature tables."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from nb2feast.errors import UserError
+from nb2feast.model import Manifest
 from nb2feast.targets import local, redis, snowflake, spark
 from nb2feast.targets._base import Engine, SourceParts, Target
 
@@ -25,6 +28,7 @@ def get_target(name: str | None) -> Target:
         ) from None
 
 
-def repo_target(manifest: dict) -> Target:
+def repo_target(manifest: Manifest | Mapping) -> Target:
     """The target a repository was exported for (a manifest without one is `local`)."""
-    return get_target(manifest.get("target", DEFAULT))
+    data = manifest.extra if isinstance(manifest, Manifest) else manifest
+    return get_target(data.get("target", DEFAULT))
