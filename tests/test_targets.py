@@ -262,3 +262,25 @@ def test_a_helper_the_cell_calls_is_checked_at_its_own_line(
     write_notebook(project / "nb.ipynb", LOAD, helper, cell)
     assert export(project, "spark") == 2
     assert "cell 1 (id c1), line 2" in capsys.readouterr().err
+
+
+def test_the_spark_engine_reads_a_single_read_parquet_itself() -> None:
+    from nb2feast.targets.spark_engine import parquet_input
+
+    def transform(*loading: str) -> str:
+        body = "".join(f"        {line}\n" for line in loading)
+        return (
+            "def load_inputs() -> dict[str, pd.DataFrame]:\n"
+            "    with contextlib.chdir(NOTEBOOK_DIR):\n" + body + '    return {"tx": tx}\n'
+        )
+
+    # A lone pd.read_parquet of a literal path: Spark reads the file
+    assert parquet_input(transform('tx = pd.read_parquet("data/tx.parquet")')) == (
+        "tx",
+        "data/tx.parquet",
+    )
+    # Any further loading code (or another reader): the notebook's code loads it
+    fixed = 'tx["amount"] = tx["amount"].astype("float64")'
+    assert parquet_input(transform('tx = pd.read_parquet("data/tx.parquet")', fixed)) is None
+    assert parquet_input(transform('tx = pd.read_csv("data/tx.csv")')) is None
+    assert parquet_input(transform("tx = pd.read_parquet(PATH)")) is None

@@ -84,3 +84,50 @@ def test_verify_passes_on_the_spark_offline_store(
     assert all(
         c["rows_expected"] == c["rows_returned"] for v in report["views"] for c in v["checks"]
     )
+
+
+def test_a_parquet_input_is_read_by_spark_itself(
+    spark_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a notebook that loads its input with one pd.read_parquet of a microsecond file
+    from helpers import write_notebook
+
+    from nb2feast.materialize import build_feature_tables, load_repo_transforms
+    from nb2feast.targets import spark_engine
+
+    rows = 3000
+    pd.DataFrame(
+        {
+            "customer_id": [i % 37 for i in range(rows)],
+            "event_timestamp": pd.date_range("2024-01-01", periods=rows, freq="17min", tz="UTC"),
+            "amount": [float(i % 11) for i in range(rows)],
+        }
+    ).to_parquet(tmp_path / "tx.parquet", coerce_timestamps="us")
+    cell = (
+        "%%feature spend --entity customer_id\n"
+        'spend = tx.assign(total=tx.groupby("customer_id")["amount"].cumsum(),'
+        ' prev=tx.groupby("customer_id")["amount"].shift(1))'
+        '[["customer_id", "event_timestamp", "total", "prev"]]'
+    )
+    write_notebook(
+        tmp_path / "nb.ipynb", 'import pandas as pd\ntx = pd.read_parquet("tx.parquet")', cell
+    )
+    repo = tmp_path / "repo"
+    assert (
+        main(["export", str(tmp_path / "nb.ipynb"), "--out", str(repo), "--target", "spark"]) == 0
+    )
+    handed_over = []
+    monkeypatch.setattr(
+        spark_engine, "_spark_readable", lambda path: handed_over.append(path) or True
+    )
+    # When the spark engine builds its table
+    build_feature_tables(repo)
+    # Then Spark read the file itself, and the table equals the pandas build, row for row
+    assert handed_over == [tmp_path / "tx.parquet"]
+    expected = load_repo_transforms(repo).spend.build()
+    got = pd.read_parquet(repo / "data" / "spend.parquet")
+    order = ["customer_id", "event_timestamp"]
+    expected = expected.sort_values(order).reset_index(drop=True)
+    got = got.sort_values(order).reset_index(drop=True)
+    expected["event_timestamp"] = expected["event_timestamp"].astype(got["event_timestamp"].dtype)
+    pd.testing.assert_frame_equal(got, expected)

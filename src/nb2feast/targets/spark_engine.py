@@ -15,9 +15,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+import libcst as cst
+import libcst.matchers as m
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from nb2feast.targets.spark import TARGET
 
@@ -123,26 +126,74 @@ def _sample(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return frame[index.isin(index.unique()[:SAMPLE_KEYS])]
 
 
+_READ_PARQUET = m.Assign(
+    targets=[m.AssignTarget(target=m.Name())],
+    value=m.Call(
+        func=m.Attribute(value=m.Name("pd") | m.Name("pandas"), attr=m.Name("read_parquet")),
+        args=[m.Arg(value=m.SimpleString(), keyword=None)],
+    ),
+)
+
+
+def parquet_input(transform_source: str) -> tuple[str, str] | None:
+    """(frame, path) when `load_inputs()` is exactly `frame = pd.read_parquet("path")`:
+    then Spark reads the file itself and the driver never holds the whole input."""
+    module = cst.parse_module(transform_source)
+    load = next(
+        (n for n in module.body if m.matches(n, m.FunctionDef(name=m.Name("load_inputs")))), None
+    )
+    block = next((n for n in load.body.body if isinstance(n, cst.With)), None) if load else None
+    if block is None or len(block.body.body) != 1:
+        return None
+    line = block.body.body[0]
+    if not (isinstance(line, cst.SimpleStatementLine) and m.matches(line.body[0], _READ_PARQUET)):
+        return None
+    assign = line.body[0]
+    return assign.targets[0].target.value, assign.value.args[0].value.evaluated_value
+
+
+def _spark_readable(source: Path) -> bool:
+    """Spark reads no nanosecond parquet timestamps (pandas' default unit)."""
+    return not any(
+        pa.types.is_timestamp(field.type) and field.type.unit == "ns"
+        for field in pq.read_schema(source)
+    )
+
+
+def _spark_input(session: SparkSession, module: ModuleType, keys: Sequence[str]):
+    """(input name, Spark frame, time zones, sample rows of a few keys)."""
+    direct = parquet_input(Path(module.__file__).read_text())
+    source = Path(module.NOTEBOOK_DIR) / direct[1] if direct else None
+    if direct is not None and source.is_file() and _spark_readable(source):
+        name = direct[0]
+        frame = session.read.parquet(str(source))
+        first = pq.ParquetFile(source).read_row_group(0).to_pandas()
+        return name, frame, time_zones(first), _sample(first, keys)
+    inputs = module.load_inputs()
+    (name, pandas_frame), *others = inputs.items()
+    if others:  # export refuses these; a repository edited by hand could still have one
+        raise ValueError(f"{module.__name__}: the spark engine partitions one input frame")
+    pandas_frame = pandas_frame.reset_index(drop=True)
+    frame = session.createDataFrame(pandas_frame.assign(**{ROW: np.arange(len(pandas_frame))}))
+    return name, frame, time_zones(pandas_frame), _sample(pandas_frame, keys)
+
+
 def build_with_spark(
     repo: Path, module: ModuleType, view: dict, columns: Sequence[str]
 ) -> pd.DataFrame:
-    """A batch view's feature table built on Spark from the notebook's loading code."""
+    """A batch view's feature table built on Spark. A parquet input the notebook reads with
+    one `pd.read_parquet` is read by Spark; any other loading code runs as in the notebook
+    (in the driver) and its frame is handed to Spark."""
     from pyspark import cloudpickle
 
-    inputs = module.load_inputs()
-    (input_name, frame), *others = inputs.items()
-    if others:  # export refuses these; a repository edited by hand could still have one
-        raise ValueError(f"{view['name']}: the spark engine partitions one input frame")
     keys = list(view["entities"])
-    frame = frame.reset_index(drop=True)
-    zones = time_zones(frame)
-    sample = getattr(module, view["name"])(**{input_name: _sample(frame, keys)})
+    session = spark_session(spark_conf(repo))
+    input_name, frame, zones, sample_rows = _spark_input(session, module, keys)
+    fn = getattr(module, view["name"])
+    sample = fn(**{input_name: sample_rows})
     schema = result_schema(sample, columns)
     cloudpickle.register_pickle_by_value(module)  # workers cannot import the repo's package
-    session = spark_session(spark_conf(repo))
-    spark_frame = session.createDataFrame(frame.assign(**{ROW: np.arange(len(frame))}))
-    fn = getattr(module, view["name"])
-    table = run_partitioned(spark_frame, fn, input_name, keys, schema, zones).toPandas()
+    table = run_partitioned(frame, fn, input_name, keys, schema, zones).toPandas()
     return restore_types(table, sample)
 
 
