@@ -117,6 +117,7 @@ def child(engine: str, repo: Path) -> None:
         from pyspark import cloudpickle
 
         from nb2feast.targets.spark_engine import (
+            bucket_count,
             result_schema,
             run_partitioned,
             spark_conf,
@@ -135,8 +136,9 @@ def child(engine: str, repo: Path) -> None:
         cloudpickle.register_pickle_by_value(module)
         started = time.perf_counter()
         frame = session.read.parquet(str(source))
+        buckets = bucket_count(pq.ParquetFile(source).metadata.num_rows, 2)
         result = run_partitioned(
-            frame, fn, "transactions", ["customer_id"], schema, {"event_timestamp": "UTC"}
+            frame, fn, "transactions", ["customer_id"], schema, {"event_timestamp": "UTC"}, buckets
         )
         result.write.mode("overwrite").parquet(str(out))
         rows = session.read.parquet(str(out)).count()

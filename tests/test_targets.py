@@ -284,3 +284,13 @@ def test_the_spark_engine_reads_a_single_read_parquet_itself() -> None:
     assert parquet_input(transform('tx = pd.read_parquet("data/tx.parquet")', fixed)) is None
     assert parquet_input(transform('tx = pd.read_csv("data/tx.csv")')) is None
     assert parquet_input(transform("tx = pd.read_parquet(PATH)")) is None
+
+
+def test_spark_buckets_hold_about_a_million_rows_at_most() -> None:
+    from nb2feast.targets.spark_engine import bucket_count
+
+    # 4 per core for small inputs; more as rows grow, so one pandas call stays bounded
+    assert bucket_count(None, 2) == 8
+    assert bucket_count(3_000, 2) == 8
+    assert bucket_count(50_000_000, 2) == 50
+    assert bucket_count(50_000_001, 2) == 51

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 ROW = "__nb2feast_row"
 BUCKET = "__nb2feast_bucket"
 SAMPLE_KEYS = 50
+ROWS_PER_BUCKET = 1_000_000  # bounds what one pandas call holds
 
 
 def spark_conf(repo: Path) -> dict[str, str]:
@@ -94,6 +95,12 @@ def per_entity(
     return run
 
 
+def bucket_count(rows: int | None, cores: int) -> int:
+    """4 buckets per core, and enough that a bucket holds about a million rows or fewer
+    (a pandas call holds its bucket and the cell's intermediates in memory)."""
+    return max(4 * cores, -(-(rows or 0) // ROWS_PER_BUCKET))
+
+
 def run_partitioned(
     frame: SparkFrame,
     fn: Callable[..., pd.DataFrame],
@@ -108,13 +115,13 @@ def run_partitioned(
     A bucket is a hash partition of whole entity keys: the cell is partitionable by entity,
     so running it on the rows of a few keys equals running it per key, and one pandas call
     per bucket (not per key) keeps its fixed cost (about 50 ms for a rolling window here)
-    from dominating when keys are many and small. Default: 4 buckets per core.
+    from dominating when keys are many and small. Default: `bucket_count(None, cores)`.
     """
     from pyspark.sql import functions as sql
 
     if ROW not in frame.columns:
         frame = frame.withColumn(ROW, sql.monotonically_increasing_id())
-    buckets = buckets or 4 * frame.sparkSession.sparkContext.defaultParallelism
+    buckets = buckets or bucket_count(None, frame.sparkSession.sparkContext.defaultParallelism)
     bucket = sql.pmod(sql.hash(*[sql.col(k) for k in keys]), sql.lit(buckets))
     run = per_entity(fn, input_name, schema.fieldNames(), zones)
     return frame.withColumn(BUCKET, bucket).groupBy(BUCKET).applyInPandas(run, schema)
@@ -167,15 +174,17 @@ def _spark_input(session: SparkSession, module: ModuleType, keys: Sequence[str])
     if direct is not None and source.is_file() and _spark_readable(source):
         name = direct[0]
         frame = session.read.parquet(str(source))
-        first = pq.ParquetFile(source).read_row_group(0).to_pandas()
-        return name, frame, time_zones(first), _sample(first, keys)
+        parquet = pq.ParquetFile(source)
+        first = parquet.read_row_group(0).to_pandas()
+        rows = parquet.metadata.num_rows
+        return name, frame, time_zones(first), _sample(first, keys), rows
     inputs = module.load_inputs()
     (name, pandas_frame), *others = inputs.items()
     if others:  # export refuses these; a repository edited by hand could still have one
         raise ValueError(f"{module.__name__}: the spark engine partitions one input frame")
     pandas_frame = pandas_frame.reset_index(drop=True)
     frame = session.createDataFrame(pandas_frame.assign(**{ROW: np.arange(len(pandas_frame))}))
-    return name, frame, time_zones(pandas_frame), _sample(pandas_frame, keys)
+    return name, frame, time_zones(pandas_frame), _sample(pandas_frame, keys), len(pandas_frame)
 
 
 def build_with_spark(
@@ -188,12 +197,13 @@ def build_with_spark(
 
     keys = list(view["entities"])
     session = spark_session(spark_conf(repo))
-    input_name, frame, zones, sample_rows = _spark_input(session, module, keys)
+    input_name, frame, zones, sample_rows, rows = _spark_input(session, module, keys)
+    buckets = bucket_count(rows, session.sparkContext.defaultParallelism)
     fn = getattr(module, view["name"])
     sample = fn(**{input_name: sample_rows})
     schema = result_schema(sample, columns)
     cloudpickle.register_pickle_by_value(module)  # workers cannot import the repo's package
-    table = run_partitioned(frame, fn, input_name, keys, schema, zones).toPandas()
+    table = run_partitioned(frame, fn, input_name, keys, schema, zones, buckets).toPandas()
     return restore_types(table, sample)
 
 
