@@ -99,3 +99,35 @@ def test_syntax_error_names_cell_and_line_as_the_user_sees_it():
 def test_two_cells_with_one_view_name_is_an_error():
     with pytest.raises(UserError, match="defined twice"):
         views_of("%%feature v --entity k\nv = 1", "%%feature v --entity k\nv = 2")
+
+
+ON_DEMAND_SETUP = (
+    "import pandas as pd",
+    'tx = pd.read_parquet("tx.parquet")',
+    "%%feature f --entity k\nf = tx",
+    "training = f.copy()\nrequests = f.copy()",
+)
+
+
+@pytest.mark.parametrize(
+    "body,result,derived_from,fresh",
+    [
+        ('df = training.copy()\ndf["x"] = df["a"] / (df["r"] + 1.0)', "df", "training", False),
+        ('req = requests.copy()\nreq["z"] = req["a"] * 2', "req", "requests", False),
+        ('out = pd.DataFrame()\nout["x"] = training["a"] + 1\nv = out', "v", "training", True),
+        ('out = pd.DataFrame(index=training.index)\nout["x"] = training["a"] + 1', "out", "training", True),
+        ("v = training.assign(x=lambda d: d['a'] * 2)", "v", "training", False),
+        ("y = training.assign(x=1).assign(w=lambda d: d['x'] + d['a'])", "y", "training", False),
+        ("extra = training[['a']] * 2\ny = pd.concat([training, extra.add_suffix('_2')], axis=1)", "y", "training", False),
+        ('training["x"] = training["a"] + 1', "training", "training", False),
+        ('training = training.assign(x=1)', "training", "training", False),
+        ('df = training.copy()\ndf.loc[:, "x"] = df["a"] + 1\nn = len(df)', "df", "training", False),
+    ],
+)
+def test_on_demand_result_frame_is_found_by_dataflow(body, result, derived_from, fresh):
+    # Given an on-demand cell that works on a copy, builds a new frame or chains assigns
+    view = views_of(*ON_DEMAND_SETUP, "%%feature v --on-demand --request r:float64\n" + body)[-1]
+    # Then the frame holding the new columns is found from the bindings, not from names
+    assert view.input_frame == derived_from
+    assert (view.result.name, view.result.derived_from, view.result.fresh) == (result, derived_from, fresh)
+    assert view.result_name == result

@@ -80,6 +80,9 @@ def test_hazards_are_shown_with_their_line(shell: InteractiveShell):
         ("spend --entity customer_id", "other = tx", "must bind spend to a DataFrame"),
         ("spend --entity store_id", "spend = tx", "'store_id' absent from the result"),
         ("spend --entity customer_id --timestamp amount", "spend = tx", "timestamp column 'amount' of 'spend' has dtype float64, not datetime"),
+        ("spend --entity customer_id", "spend = tx.astype({'customer_id': 'float64'})", "cannot materialize a float key"),
+        ("spend --entity customer_id", "spend = tx.assign(event_timestamp=tx.event_timestamp.astype('int64'))",
+         'unit="ns"'),
         ("spend --on-demand --request cart:decimal", "tx['x'] = 1", "unknown type 'decimal'"),
         ("spend --on-demand --request cart:float64", "tx['x'] = 1", "request column(s) ['cart'] are not in tx"),
     ],
@@ -100,3 +103,27 @@ def test_capture_hands_frames_to_verify(shell: InteractiveShell, tmp_path: Path,
     after = pd.read_parquet(tmp_path / "cap" / "r.output.parquet")
     assert "r" not in before.columns and list(after["r"]) == [30.0, 60.0, 15.0]
     assert json.loads((tmp_path / "cap" / "r.json").read_text())["input_frame"] == "train"
+
+
+@pytest.mark.parametrize(
+    "body,result,features",
+    [
+        ('df = train.copy()\ndf["ratio"] = df["cart"] / (df["amount"] + 1)', "df", ["ratio"]),
+        ('out = pd.DataFrame()\nout["a"] = train["amount"] + 1\nv = out', "v", ["a"]),
+        ("y = train.assign(b=lambda d: d['amount'] * 2).assign(c=lambda d: d['b'] + 1)", "y", ["b", "c"]),
+    ],
+)
+def test_on_demand_result_frame_is_the_one_export_finds(
+    shell: InteractiveShell, tmp_path: Path, body: str, result: str, features: list[str]
+):
+    # Given an on-demand cell that builds its features in a copy or a new frame
+    shell.run_cell("train = tx.assign(cart=[1.0, 2.0, 3.0])")
+    # When it runs under the magic
+    summary = run_magic(shell, "v --on-demand --request cart:float64", body)
+    # Then the features are the new columns of that frame, and they are recorded
+    assert [f[0] for f in summary.features] == features
+    assert summary.input_frame == "train"
+    assert list(shell.user_ns["train"].columns) == ["customer_id", "event_timestamp", "amount", "cart"]
+    recorded = json.loads((tmp_path / "nb.nb2feast.json").read_text())["views"]["v"]
+    assert recorded["features"] == features
+    assert result in shell.user_ns

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from nb2feast.model import Hazard, ParityCheck, ParityFeature, ParityReport, ViewParity
-from nb2feast.report import render_html, render_json, render_text
+from nb2feast.model import ViewError
+from nb2feast.report import headline, render_html, render_json, render_text, view_status
 
 
 def report() -> ParityReport:
@@ -61,7 +62,7 @@ def test_text_names_every_failure_with_its_rows() -> None:
     # When rendered for a terminal
     text = render_text(report())
     # Then the verdict, the offending row, the type drift, the error and the hazard are spelled out
-    assert "MISMATCH" in text.splitlines()[0]
+    assert text.splitlines()[0] == "nb2feast verify: Not ok: 1 error, 1 mismatch, 1 error hazard of 2 views"
     assert "customer_30d [online] amount_30d_sum: 1 mismatching rows" in text
     assert "row 3 (customer_id=7): notebook 1.0, feast 1.5 - value differs" in text
     assert "Feast returned 999 rows for 1000 requested" in text
@@ -78,3 +79,61 @@ def test_html_is_escaped_and_marks_failures() -> None:
     # Then the markup is escaped and failures are marked
     assert "uses &lt;mean&gt;" in page and "<mean>" not in page
     assert "nb2f-fail" in page and page.count("<tr>") >= 4
+
+
+def clean(name: str = "daily_spend") -> ViewParity:
+    feature = ParityFeature("spend", True, 0, 0, 0.0, "float64", "float64", (), "Float64", "Float64")
+    return ViewParity(name, "batch", (ParityCheck("offline", 10, 10, (feature,)),))
+
+
+def leak(view: str = "daily_spend", severity: str = "error") -> Hazard:
+    return Hazard("NB2F310", "time_travel", severity, 3, "c3", 2, 0, "value changes", "stamp at the end", view)
+
+
+def test_a_view_with_an_error_hazard_is_never_ok_in_any_rendering() -> None:
+    # Given a view whose checks all pass but time travel found a leak (NB2F310, error)
+    report = ParityReport("nb.ipynb", "repo", (clean(), clean("other")), hazards=(leak(),))
+    # When judged and rendered
+    data = json.loads(render_json(report))
+    # Then the view is "hazard", the report is not ok, and no headline says parity ok
+    assert [v["status"] for v in data["views"]] == ["hazard", "ok"]
+    assert data["ok"] is False and data["views"][0]["ok"] is False
+    assert data["summary"] == headline(report) == "Not ok: 1 hazard of 2 views"
+    assert "Parity ok" not in render_text(report) and "Parity ok" not in render_html(report)
+
+
+def test_a_warning_hazard_leaves_the_view_ok() -> None:
+    report = ParityReport("nb.ipynb", "repo", (clean(),), hazards=(leak(severity="warning"),))
+    assert report.ok and headline(report) == "Parity ok: 1 view"
+
+
+def test_stale_beats_error_beats_mismatch() -> None:
+    # Given views that are stale, broken in one phase, and mismatching
+    stale = ViewParity("a", "batch", clean().checks, stale=("definitions.py changed: run nb2feast materialize",))
+    broken = ViewParity("b", "batch", (), error=ViewError("materialize", "ValueError: boom"))
+    bad = ParityFeature("spend", False, 1, 0, 1.0, "float64", "float64")
+    mismatch = ViewParity("c", "batch", (ParityCheck("online", 1, 1, (bad,)),))
+    # Then each gets its own status, and the text names the stale reason and the failed phase
+    assert [view_status(v, ()) for v in (stale, broken, mismatch)] == ["stale", "error", "mismatch"]
+    text = render_text(ParityReport("nb", "repo", (stale, broken, mismatch)))
+    assert "a [stale]: definitions.py changed: run nb2feast materialize" in text
+    assert "b [materialize]: ValueError: boom" in text
+    assert json.loads(render_json(ParityReport("nb", "repo", (broken,))))["views"][0]["error"] == {
+        "phase": "materialize", "message": "ValueError: boom"}
+
+
+def test_an_infinite_error_prints_inf_and_stays_strict_json() -> None:
+    feature = ParityFeature("ratio", False, 1, 0, float("inf"), "float64", "float64")
+    report = ParityReport("nb", "repo", (ViewParity("v", "batch", (ParityCheck("offline", 1, 1, (feature,)),)),))
+    assert "max abs error inf" in render_text(report)
+    assert '"max_abs_err": "inf"' in render_json(report)
+
+
+def test_feasts_int64_null_widening_is_said_once_not_listed_as_drift() -> None:
+    # Given two offline Int64 features that Feast returned as float64 (its null handling)
+    widened = ParityFeature("n", True, 0, 0, 0.0, "int64", "float64", (), "Int64", "Int64")
+    checks = (ParityCheck("offline", 5, 5, (widened, widened)),)
+    text = render_text(ParityReport("nb", "repo", (ViewParity("v", "batch", checks),)))
+    # Then no row shows int64 -> float64, and one note says why
+    assert "int64 -> float64" not in text
+    assert text.count("Feast's null handling") == 1

@@ -7,6 +7,7 @@ goes through export, apply, build and `nb2feast verify` on a tiny notebook.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nb2feast.flags import parse_flags
+from nb2feast.model import Hazard
 from nb2feast.timetravel import CODE, cut_inputs, cut_times, input_clock, time_travel_hazards
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
@@ -23,13 +26,14 @@ T0 = pd.Timestamp("2024-01-01", tz="UTC")
 def transactions(n: int = 400, seed: int = 0) -> pd.DataFrame:
     """Purchases of 5 customers at random times over 20 days."""
     rng = np.random.default_rng(seed)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "customer_id": rng.integers(1, 6, n).astype("int64"),
             "event_timestamp": T0 + pd.to_timedelta(rng.integers(0, 20 * 24 * 60, n), unit="min"),
             "amount": rng.gamma(2, 20, n).round(2),
         }
     )
+    return frame.drop_duplicates(["customer_id", "event_timestamp"], ignore_index=True)
 
 
 def view(name: str, *features: str, created: str | None = None) -> dict:
@@ -261,12 +265,99 @@ def test_a_late_arriving_row_is_not_leakage() -> None:
     frame = pd.DataFrame(
         {
             "k": [1, 1, 1],
-            "ts": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 10:00", "2024-01-03 10:00"], utc=True),
-            "created": pd.to_datetime(["2024-01-03 12:00", "2024-01-02 10:05", "2024-01-03 10:05"], utc=True),
+            "ts": pd.to_datetime(
+                ["2024-01-01 10:00", "2024-01-02 10:00", "2024-01-03 10:00"], utc=True
+            ),
+            "created": pd.to_datetime(
+                ["2024-01-03 12:00", "2024-01-02 10:05", "2024-01-03 10:05"], utc=True
+            ),
             "x": [1.0, 2.0, 3.0],
         }
     )
-    view = {"name": "late", "entities": ["k"], "timestamp": "ts", "created": "created",
-            "features": [{"name": "x"}], "cell_index": 1, "cell_id": "c1"}
+    view = {
+        "name": "late",
+        "entities": ["k"],
+        "timestamp": "ts",
+        "created": "created",
+        "features": [{"name": "x"}],
+        "cell_index": 1,
+        "cell_id": "c1",
+    }
     hazards = time_travel_hazards(view, lambda events: events.copy(), {"events": frame})
     assert hazards == ()
+
+
+# the catalogue's dynamic examples ------------------------------------------------------
+
+CATALOGUE = Path(__file__).resolve().parents[1] / "docs" / "hazards.md"
+TRAVEL = re.compile(
+    r"^```python (travel|travel-clean) (NB2F\d{3})\n(.*?)^```$", re.MULTILINE | re.DOTALL
+)
+TRAVEL_EXAMPLES = TRAVEL.findall(CATALOGUE.read_text(encoding="utf-8"))
+
+
+def run_travel_example(block: str) -> tuple[tuple[Hazard, ...], set[str] | None]:
+    """The block as a notebook: its plain cells make the frames, its %%feature cell is the
+    view (run on the frames it names); the hazards and the `# leaks:` features, if listed."""
+    sources = [s.strip("\n") for s in re.split(r"^# %%\n", block, flags=re.MULTILINE) if s]
+    (feature,) = [s for s in sources if s.startswith("%%feature")]
+    namespace: dict = {"pd": pd, "np": np}
+    for source in sources:
+        if source is not feature:
+            exec(source, namespace)  # noqa: S102 - the catalogue's own example code
+    magic, _, body = feature.partition("\n")
+    flags = parse_flags(magic.removeprefix("%%feature"))
+    named = set(re.findall(r"\w+", body))
+    frames = {k: v for k, v in namespace.items() if isinstance(v, pd.DataFrame) and k in named}
+
+    def transform(**inputs: pd.DataFrame) -> pd.DataFrame:
+        scope = {**namespace, **inputs}
+        exec(body, scope)  # noqa: S102
+        return scope[flags.name]
+
+    keys = {*flags.entities, flags.timestamp, flags.created}
+    entry = {
+        "name": flags.name,
+        "kind": "batch",
+        "cell_index": 1,
+        "cell_id": "example",
+        "entities": list(flags.entities),
+        "timestamp": flags.timestamp,
+        "created": flags.created,
+        "features": [{"name": c} for c in transform(**frames).columns if c not in keys],
+    }
+    leaks = re.search(r"^# leaks: (.*)$", body, re.MULTILINE)
+    listed = {n.strip() for n in leaks.group(1).split(",")} if leaks else None
+    return time_travel_hazards(entry, transform, frames, source=body), listed
+
+
+@pytest.mark.parametrize(
+    "kind,code,block",
+    TRAVEL_EXAMPLES,
+    ids=[f"{kind}-{code}-{i}" for i, (kind, code, _) in enumerate(TRAVEL_EXAMPLES)],
+)
+def test_catalogue_time_travel_example(kind: str, code: str, block: str) -> None:
+    # Given an example notebook of the catalogue's dynamic checks
+    # When its view travels in time
+    hazards, leaks = run_travel_example(block)
+    codes = [h.code for h in hazards]
+    if kind == "travel-clean":
+        # Then a near miss does not report the code
+        assert code not in codes, [h.message for h in hazards]
+        return
+    # Then a positive example reports it, with a message and a fix
+    assert code in codes, [h.message for h in hazards]
+    assert all(h.message and h.fix for h in hazards)
+    if leaks is not None:
+        named = {
+            h.message.split("feature ")[1].split(" ")[0].strip("'")
+            for h in hazards
+            if h.code == CODE
+        }
+        assert named == leaks, [h.message for h in hazards]
+
+
+def test_the_catalogue_has_a_positive_and_a_near_miss_for_every_dynamic_code() -> None:
+    positive = {code for kind, code, _ in TRAVEL_EXAMPLES if kind == "travel"}
+    clean = {code for kind, code, _ in TRAVEL_EXAMPLES if kind == "travel-clean"}
+    assert positive == clean == {"NB2F210", "NB2F310", "NB2F311", "NB2F312", "NB2F610"}

@@ -12,6 +12,8 @@ from nb2feast.sample import (
     point_in_time,
     sample_entity_rows,
     sample_input_rows,
+    stratified_entity_rows,
+    stratified_input_rows,
 )
 
 DAY = pd.Timedelta(days=1)
@@ -143,3 +145,36 @@ def test_sample_input_rows_numbers_rows_and_repeats_when_asked_for_more() -> Non
     # Then there are 12, numbered, all from the frame
     assert len(rows) == 12 and rows[ROW_ID].tolist() == list(range(12))
     assert set(rows["customer_id"]) <= set(range(5))
+
+
+def test_every_entity_and_every_missing_input_is_in_a_small_sample() -> None:
+    # Given 8 entities with 50 rows each, one column missing in 3 rows
+    table = feature_table(np.random.default_rng(2), n_keys=8, per_key=50)
+    table.loc[[5, 77, 301], "value"] = np.nan
+    # When 10 rows are sampled
+    rows, coverage = stratified_entity_rows(
+        table, ["customer_id"], "event_timestamp", 10, np.random.default_rng(0), 0, ["value"]
+    )
+    # Then every entity is there, a row with the missing value is asked at its exact time,
+    # and the coverage says so
+    assert set(rows["customer_id"]) == set(range(8))
+    assert coverage["entities"] == coverage["entities_total"] == 8
+    assert coverage["null_rows"] == {"value": 1} and coverage["rows"] == 10
+    missing = table.loc[table["value"].isna(), ["customer_id", "event_timestamp"]]
+    asked = rows.merge(missing, left_on=["customer_id", ENTITY_TS], right_on=["customer_id", "event_timestamp"])
+    assert len(asked) >= 1
+
+
+def test_input_rows_put_missing_inputs_and_entities_first() -> None:
+    # Given an on-demand input frame of 200 rows, 5 keys, a request missing in 2 rows
+    frame = pd.DataFrame({"customer_id": np.arange(200) % 5, "cart_value": np.arange(200.0)})
+    frame.loc[[17, 150], "cart_value"] = np.nan
+    # When 8 rows are drawn
+    rows, positions, coverage = stratified_input_rows(
+        frame, 8, np.random.default_rng(1), ["customer_id"], ["cart_value"]
+    )
+    # Then the head holds a missing input, then every key; positions point into the frame
+    assert rows["cart_value"].head(1).isna().all()
+    assert set(rows["customer_id"].iloc[1:6]) == set(range(5))
+    assert (frame.iloc[positions]["customer_id"].to_numpy() == rows["customer_id"].to_numpy()).all()
+    assert coverage["entities"] == 5

@@ -110,6 +110,9 @@ def _compare_feature(
         expected, actual, context, value_mismatch, null_mismatch, dropped, extra_ids,
         issue="feature missing from Feast's answer" if missing_column else None,
     )
+    # A mismatch against an infinite value is an infinite error (inf - inf would say nan).
+    e_inf, a_inf = _is_inf(expected), _is_inf(actual)
+    abs_err = np.where(value_mismatch & ~null_mismatch & (e_inf | a_inf), np.inf, abs_err)
     finite = abs_err[present & ~np.isnan(abs_err)]
     return ParityFeature(
         name=spec.name,
@@ -152,7 +155,9 @@ def values_equal(
         e_ts, a_ts = _as_utc(expected), _as_utc(actual)
         if e_ts is not None and a_ts is not None:
             return ((e_ts == a_ts).to_numpy() | both_na) & ~one_na, abs_err
-    raw = expected.astype(object).to_numpy() == actual.astype(object).to_numpy()
+    e_obj, a_obj = expected.astype(object).to_numpy(), actual.astype(object).to_numpy()
+    e_obj[e_na], a_obj[a_na] = None, None  # pd.NA has no truth value
+    raw = e_obj == a_obj
     return (np.asarray(raw, dtype=bool) | both_na) & ~one_na, abs_err
 
 
@@ -170,6 +175,13 @@ def _kind(dtype: str) -> str:
         if low.startswith("float"):
             return "f"
         return "O"
+
+
+def _is_inf(values: pd.Series) -> np.ndarray:
+    numbers = _as_float(values)
+    if numbers is None:
+        return np.zeros(len(values), dtype=bool)
+    return np.isinf(numbers)
 
 
 def _as_float(values: pd.Series) -> np.ndarray | None:

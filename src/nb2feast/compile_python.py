@@ -1,212 +1,63 @@
 """compile_python: an on-demand cell's pandas body -> a row-wise `mode="python"` udf.
 
 Feast serves python-mode views several times faster online than pandas-mode ones, but
-hands them lists whose missing values are `None`. This stage translates the column
-expressions of a cell, node by node, into per-row calls of small null-safe helpers
-that follow pandas' semantics (a missing value behaves like NaN, comparisons with it
-are False, numpy's IEEE rules for division), and refuses - with `NotCompilable`, a
-reason and a line - everything it cannot prove row-wise: cross-row statistics,
-arbitrary functions, unknown methods. A refusal is cheap (the view stays in pandas
-mode); a wrong translation is not, so the accepted language is a small whitelist.
+hands them lists whose missing values are `None`. This stage walks the cell's statements
+(frames, columns, locals) and translates each column expression through the dispatch
+tables of `pyudf_rules` (one small handler per construct) into per-row calls of the
+null-safe helpers in `pyudf_runtime`, whose source it inlines. What no table row accepts
+is refused with `NotCompilable`, a reason and a line: a refusal is cheap (the view stays
+in pandas mode), a wrong translation is not.
 """
 
 from __future__ import annotations
 
 import builtins
+import inspect
 import json
 import keyword
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.helpers import parse_template_statement
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from nb2feast import pyudf_runtime
+from nb2feast.pyudf_rules import (
+    ATTRIBUTES,
+    BINARY,
+    BUILTINS,
+    CROSS_ROW,
+    FUNCTIONS,
+    METHODS,
+    SCALAR_METHODS,
+    STR_METHODS,
+    Call,
+    NotCompilable,
+    Value,
+    kind_of_dtype,
+)
+
+__all__ = ["DESCRIPTION", "NotCompilable", "compile_python_udf", "helper_closure"]
+
 DESCRIPTION = "Compile a pandas on-demand cell into a row-wise Feast python-mode udf."
 
-
-class NotCompilable(Exception):
-    """The cell cannot be translated row-wise; `line` is 1-based within the body."""
-
-    def __init__(self, reason: str, line: int) -> None:
-        super().__init__(f"line {line}: {reason}")
-        self.reason = reason
-        self.line = line
-
-
-# Null-safe scalar helpers, inlined into the udf (only those it uses): Feast re-creates
-# a udf from its source text alone.
-_HELPERS = {
-    "_isna": """
-def _isna(x):
-    return x is None or (isinstance(x, (float, np.floating)) and x != x)
-""",
-    "_in": """
-def _in(x):
-    if isinstance(x, (bool, np.bool_)):
-        return np.bool_(x)
-    if isinstance(x, (int, np.integer)):
-        return np.int64(x)
-    if isinstance(x, (float, np.floating)):
-        return np.float64(x)
-    return x
-""",
-    "_out": """
-def _out(x):
-    return x.item() if isinstance(x, np.generic) else x
-""",
-    "_arith": """
-def _arith(ufunc, a, b):
-    if _isna(a) or _isna(b):
-        return np.float64("nan")
-    if isinstance(a, str) or isinstance(b, str):
-        return a + b if ufunc is np.add else a * b
-    return ufunc(a, b)
-""",
-    "_neg": """
-def _neg(x):
-    return np.float64("nan") if _isna(x) else np.negative(x)
-""",
-    "_compare": """
-def _compare(op, a, b):
-    if _isna(a) or _isna(b):
-        return op == "!="
-    if op == "<":
-        return bool(a < b)
-    if op == "<=":
-        return bool(a <= b)
-    if op == ">":
-        return bool(a > b)
-    if op == ">=":
-        return bool(a >= b)
-    return bool(a == b) if op == "==" else bool(a != b)
-""",
-    "_np": """
-def _np(ufunc, *args):
-    return ufunc(*[np.float64("nan") if a is None else a for a in args])
-""",
-    "_clip": """
-def _clip(x, lower, upper):
-    lower = None if _isna(lower) else lower
-    upper = None if _isna(upper) else upper
-    if _isna(x) or (lower is None and upper is None):
-        return np.float64("nan") if _isna(x) else x
-    return np.clip(x, lower, upper)
-""",
-    "_where": """
-def _where(condition, a, b):
-    return np.where(condition, np.float64("nan") if a is None else a, np.float64("nan") if b is None else b)[()]
-""",
-    "_fillna": """
-def _fillna(x, value):
-    if not _isna(x):
-        return x
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
-        return np.float64(value)
-    return value
-""",
-    "_astype": """
-def _astype(x, dtype):
-    if dtype == "float64":
-        return np.float64("nan") if x is None else np.float64(x)
-    if dtype == "int64":
-        return np.float64("nan") if _isna(x) or not np.isfinite(x) else np.int64(x)
-    if dtype == "bool":
-        return True if x is None else bool(x)
-    return "nan" if x is None else str(x)
-""",
-    "_str": """
-def _str(x, method, *args):
-    if isinstance(x, str):
-        return len(x) if method == "len" else getattr(x, method)(*args)
-    return x if _isna(x) else np.float64("nan")
-""",
+HELPERS = {
+    name: function
+    for name, function in vars(pyudf_runtime).items()
+    if name.startswith("_")
+    and inspect.isfunction(function)
+    and function.__module__ == pyudf_runtime.__name__
 }
-_USES = {name: {"_isna"} for name in _HELPERS} | {
-    "_isna": set(),
-    "_in": set(),
-    "_out": set(),
-    "_np": set(),
-}
-
-_NUMPY_UNARY = frozenset(
-    [
-        "log",
-        "log1p",
-        "log2",
-        "log10",
-        "exp",
-        "expm1",
-        "sqrt",
-        "abs",
-        "absolute",
-        "fabs",
-        "floor",
-        "ceil",
-        "trunc",
-        "sign",
-        "square",
-        "sin",
-        "cos",
-        "tan",
-        "tanh",
-    ]
-)
-_NUMPY_BINARY = frozenset({"minimum", "maximum", "fmin", "fmax"})
 _NUMPY_CONSTANTS = frozenset({"nan", "inf", "pi", "e", "NaN"})
-_CROSS_ROW = frozenset(
-    [
-        "mean",
-        "std",
-        "var",
-        "sum",
-        "min",
-        "max",
-        "median",
-        "quantile",
-        "rank",
-        "shift",
-        "diff",
-        "cumsum",
-        "cumprod",
-        "cummax",
-        "cummin",
-        "pct_change",
-        "rolling",
-        "expanding",
-        "ewm",
-        "groupby",
-        "transform",
-        "agg",
-        "aggregate",
-        "count",
-        "nunique",
-        "value_counts",
-        "mode",
-        "idxmax",
-        "idxmin",
-        "sort_values",
-        "head",
-        "tail",
-        "sample",
-        "drop_duplicates",
-        "merge",
-        "join",
-        "interpolate",
-        "ffill",
-        "bfill",
-    ]
+_RESERVED = (
+    frozenset({"inputs", "outputs", "row", "np", "pd"})
+    | frozenset(HELPERS)
+    | frozenset(dir(builtins))
 )
-_ARBITRARY = frozenset({"apply", "map", "applymap", "pipe", "agg", "transform"})
-_DTYPES = {
-    "float64": "float64",
-    "float": "float64",
-    "int64": "int64",
-    "int": "int64",
-    "bool": "bool",
-    "str": "str",
-}
 _COMPARE = {
     m.LessThan: "<",
     m.LessThanEqual: "<=",
@@ -215,72 +66,95 @@ _COMPARE = {
     m.Equal: "==",
     m.NotEqual: "!=",
 }
-_ARITH = {
-    m.Add: "add",
-    m.Subtract: "subtract",
-    m.Multiply: "multiply",
-    m.Divide: "true_divide",
-    m.Power: "power",
+_AUGMENTED = {
+    cst.AddAssign: cst.Add,
+    cst.SubtractAssign: cst.Subtract,
+    cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide,
+    cst.FloorDivideAssign: cst.FloorDivide,
+    cst.ModuloAssign: cst.Modulo,
 }
-_AUG = {
-    m.AddAssign: m.Add,
-    m.SubtractAssign: m.Subtract,
-    m.MultiplyAssign: m.Multiply,
-    m.DivideAssign: m.Divide,
-}
-_RESERVED = (
-    frozenset({"inputs", "outputs", "row", "np"}) | frozenset(_HELPERS) | frozenset(dir(builtins))
-)
 
 
-@dataclass(frozen=True)
-class _Value:
-    """A per-row value: the generated expression and whether it is a never-missing bool."""
+@cache
+def _helper_source(name: str) -> str:
+    """A helper's source as the udf carries it (lint pragmas dropped)."""
+    return re.sub(r"  # noqa[^\n]*", "", inspect.getsource(HELPERS[name]))
 
-    node: cst.BaseExpression
-    is_bool: bool = False
+
+def helper_closure(names: set[str]) -> list[str]:
+    """The helpers `names` use, with every helper they call (found in their source), in
+    the runtime module's order."""
+    needed, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        body = _helper_source(name).split(":", 1)[1]
+        todo += [n for n in re.findall(r"\b(_[a-z_]+)\(", body) if n in HELPERS]
+    return [name for name in HELPERS if name in needed]
 
 
 @dataclass
 class _Frame:
     """A DataFrame of the cell: its columns as per-row values; input frames read Feast's inputs."""
 
-    columns: dict[str, _Value] = field(default_factory=dict)
+    columns: dict[str, Value] = field(default_factory=dict)
     reads_inputs: bool = False
+    assigned: set[str] = field(default_factory=set)
 
     def copy(self) -> _Frame:
-        return _Frame(dict(self.columns), self.reads_inputs)
+        return _Frame(dict(self.columns), self.reads_inputs, set(self.assigned))
+
+    def set(self, column: str, value: Value) -> None:
+        self.columns[column] = value
+        self.assigned.add(column)
 
 
 class _Compiler:
     def __init__(
-        self, body: Sequence[cst.BaseStatement], frame: str, support: Sequence[cst.BaseStatement]
+        self,
+        body: Sequence[cst.BaseStatement],
+        frame: str,
+        support: Sequence[cst.BaseStatement],
+        dtypes: Mapping[str, str],
     ):
         self.module = cst.Module(body=list(body))
         self.positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(
             PositionProvider
         )
         self.frames: dict[str, _Frame] = {frame: _Frame(reads_inputs=True)}
-        self.input_frame = frame
-        self.locals: dict[str, _Value] = {}
-        self.modules, self.constants, support_names = _support_names(support)
+        self.input_frame = self.last_frame = frame
+        self.dtypes = dtypes
+        self.locals: dict[str, Value] = {}
+        self.modules, self.constants, self.functions, support_names = _support_names(support)
         if self.modules.get("np", "numpy") != "numpy":
             raise NotCompilable(
                 "the cell's support code binds `np` to something other than numpy", 1
             )
+        if self.modules.get("pd", "pandas") != "pandas":
+            raise NotCompilable(
+                "the cell's support code binds `pd` to something other than pandas", 1
+            )
         self.taken = set(_RESERVED) | support_names | set(keyword.kwlist)
         self.loads: list[cst.BaseStatement] = []
         self.steps: list[cst.BaseStatement] = []
-        self.helpers: set[str] = {"_in", "_out", "_isna"}
+        self.helpers: set[str] = {"_in", "_out"}
         self.statement: cst.CSTNode | None = None
+        self.scalar = False  # inside `apply`/`map(func)`: values are elements, not Series
+        self.inlining: list[str] = []
 
-    # -- errors and names ------------------------------------------------------------
+    # -- errors, names, helpers ----------------------------------------------------------
     def fail(self, reason: str, node: cst.CSTNode | None = None) -> NotCompilable:
         for candidate in (node, self.statement):
             position = self.positions.get(candidate) if candidate is not None else None
             if position is not None:
                 return NotCompilable(reason, position.start.line)
         return NotCompilable(reason, 1)
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node).strip()
 
     def fresh(self, hint: str) -> cst.Name:
         base = "".join(c if c.isalnum() or c == "_" else "_" for c in hint) or "value"
@@ -292,13 +166,19 @@ class _Compiler:
         self.taken.add(name)
         return cst.Name(name)
 
-    def call(self, helper: str, *args: cst.BaseExpression) -> cst.Call:
-        self.helpers.add(helper)
-        self.helpers |= _USES[helper]
-        return cst.Call(cst.Name(helper), [cst.Arg(a) for a in args])
+    def helper(self, name: str, *args: cst.BaseExpression) -> cst.Call:
+        """A call of a runtime helper; the udf will carry its source."""
+        self.helpers.add(name)
+        return cst.Call(cst.Name(name), [cst.Arg(a) for a in args])
 
-    # -- frames ------------------------------------------------------------------------
-    def column(self, frame_name: str, column: str, node: cst.CSTNode) -> _Value:
+    def constant(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """A literal (or a module-level constant) the udf can embed as is."""
+        if _is_constant(node, self.constants, containers=True):
+            return node.with_changes(lpar=[], rpar=[]) if node.lpar else node
+        raise self.fail(f"`{self.code(node)[:40]}` is not a literal or a module constant", node)
+
+    # -- frames --------------------------------------------------------------------------
+    def column(self, frame_name: str, column: str, node: cst.CSTNode) -> Value:
         frame = self.frames[frame_name]
         if column not in frame.columns:
             if not frame.reads_inputs:
@@ -311,7 +191,8 @@ class _Compiler:
                     key=cst.SimpleString(json.dumps(column)),
                 )
             )
-            frame.columns[column] = _Value(var)
+            kind = kind_of_dtype(self.dtypes.get(column))
+            frame.columns[column] = Value(var, kind)
         return frame.columns[column]
 
     def column_key(self, node: cst.CSTNode) -> tuple[str, str] | None:
@@ -344,22 +225,21 @@ class _Compiler:
         """A frame-valued expression -> the frame it builds (None when it is not one)."""
         if m.matches(node, m.Name()) and node.value in self.frames:
             return self.frames[node.value]  # an alias: pandas shares the object
-        if (
-            m.matches(node, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("copy")), args=[]))
-            and node.func.value.value in self.frames
-        ):
-            return self.frames[node.func.value.value].copy()
-        if (
-            m.matches(node, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("assign"))))
-            and node.func.value.value in self.frames
-        ):
-            return self.assign(self.frames[node.func.value.value], node)
-        if (
-            m.matches(node, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("DataFrame"))))
-            and self.modules.get(node.func.value.value) == "pandas"
-        ):
-            return self.data_frame(node)
-        return None
+        if not m.matches(node, m.Call(func=m.Attribute(attr=m.Name()))):
+            return None
+        owner, method = node.func.value, node.func.attr.value
+        if m.matches(owner, m.Name()) and self.modules.get(owner.value) == "pandas":
+            return self.data_frame(node) if method == "DataFrame" else None
+        if method not in ("copy", "assign"):
+            return None
+        base = self.frame_value(owner)  # a frame, or a chain that makes one
+        if base is None:
+            return None
+        if method == "copy":
+            if node.args:
+                raise self.fail("`.copy(...)` with arguments", node)
+            return base.copy()
+        return self.assign(base, node)
 
     def assign(self, base: _Frame, node: cst.Call) -> _Frame:
         """`F.assign(a=expr, b=lambda d: expr)`: values see F; lambdas see earlier keywords."""
@@ -373,23 +253,15 @@ class _Compiler:
         for arg in node.args:
             name = arg.keyword.value
             if m.matches(arg.value, m.Lambda()):
-                result.columns[name] = self.bind(name, self.lambda_(arg.value, result))
+                result.set(name, self.bind(name, self.frame_lambda(arg.value, result)))
             else:
-                result.columns[name] = self.bind(name, dict(pending)[name])
+                result.set(name, self.bind(name, dict(pending)[name]))
         return result
 
-    def lambda_(self, node: cst.Lambda, frame: _Frame) -> _Value:
-        params = node.params
-        if (
-            len(params.params) != 1
-            or params.star_arg != cst.MaybeSentinel.DEFAULT
-            or params.kwonly_params
-            or params.star_kwarg
-            or params.posonly_params
-            or params.params[0].default
-        ):
+    def frame_lambda(self, node: cst.Lambda, frame: _Frame) -> Value:
+        name = _single_parameter(node)
+        if name is None:
             raise self.fail("`assign` lambdas must take exactly the frame", node)
-        name = params.params[0].name.value
         saved, saved_local = self.frames.get(name), self.locals.pop(name, None)
         self.frames[name] = frame
         try:
@@ -402,29 +274,33 @@ class _Compiler:
                 self.locals[name] = saved_local
 
     def data_frame(self, node: cst.Call) -> _Frame:
-        if not node.args or node.args[0].keyword or not m.matches(node.args[0].value, m.Dict()):
-            raise self.fail("`pd.DataFrame` needs a literal dict of columns", node)
-        for extra in node.args[1:]:
-            if not (
-                extra.keyword
-                and extra.keyword.value == "index"
-                and m.matches(extra.value, m.Attribute(value=m.Name(), attr=m.Name("index")))
-                and extra.value.value.value in self.frames
+        """`pd.DataFrame({...})`, `pd.DataFrame()` or `pd.DataFrame(index=F.index)`."""
+        columns = None
+        for arg in node.args:
+            if arg.keyword is None and columns is None and m.matches(arg.value, m.Dict()):
+                columns = arg.value
+            elif not (
+                arg.keyword
+                and arg.keyword.value == "index"
+                and m.matches(arg.value, m.Attribute(value=m.Name(), attr=m.Name("index")))
+                and arg.value.value.value in self.frames
             ):
                 raise self.fail(
-                    "`pd.DataFrame` with arguments other than `index=frame.index`", extra
+                    "`pd.DataFrame` with arguments other than a dict of columns and "
+                    "`index=frame.index`",
+                    arg,
                 )
         frame = _Frame()
-        for element in node.args[0].value.elements:
+        for element in columns.elements if columns is not None else ():
             if not m.matches(element, m.DictElement(key=m.SimpleString())) or not isinstance(
                 element.key.evaluated_value, str
             ):
                 raise self.fail("`pd.DataFrame` dict keys must be string literals", element)
             name = element.key.evaluated_value
-            frame.columns[name] = self.bind(name, self.expr(element.value))
+            frame.set(name, self.bind(name, self.expr(element.value)))
         return frame
 
-    def bind(self, hint: str, value: _Value) -> _Value:
+    def bind(self, hint: str, value: Value) -> Value:
         """Evaluate `value` once per row into a fresh variable."""
         if m.matches(value.node, m.Name()) and value.node.value in self.taken:
             return value
@@ -432,9 +308,9 @@ class _Compiler:
         self.steps.append(
             cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(var)], value.node)])
         )
-        return _Value(var, value.is_bool)
+        return Value(var, value.kind)
 
-    # -- statements --------------------------------------------------------------------
+    # -- statements ------------------------------------------------------------------------
     def statement_(self, node: cst.BaseSmallStatement) -> None:
         if m.matches(node, m.Expr(m.SimpleString()) | m.Pass()):
             return
@@ -453,18 +329,8 @@ class _Compiler:
             shown = node.value if m.matches(node.value, m.Name()) else node.value.func.value
             if shown.value in self.frames:
                 return  # the cell displays a frame: no effect on the features
-        if m.matches(node, m.AugAssign()) and type(node.operator) in {
-            type(cst.AddAssign()),
-            type(cst.SubtractAssign()),
-            type(cst.MultiplyAssign()),
-            type(cst.DivideAssign()),
-        }:
-            operator = {
-                cst.AddAssign: cst.Add(),
-                cst.SubtractAssign: cst.Subtract(),
-                cst.MultiplyAssign: cst.Multiply(),
-                cst.DivideAssign: cst.Divide(),
-            }[type(node.operator)]
+        if m.matches(node, m.AugAssign()) and type(node.operator) in _AUGMENTED:
+            operator = _AUGMENTED[type(node.operator)]()
             node = cst.Assign(
                 [cst.AssignTarget(node.target)],
                 cst.BinaryOperation(node.target, operator, node.value),
@@ -475,7 +341,8 @@ class _Compiler:
         key = self.column_key(target)
         if key is not None:
             frame, column = key
-            self.frames[frame].columns[column] = self.bind(column, self.expr(node.value))
+            self.frames[frame].set(column, self.bind(column, self.expr(node.value)))
+            self.last_frame = frame
             return
         if not m.matches(target, m.Name()):
             raise self.fail("assignment target is not a column or a name", target)
@@ -484,244 +351,318 @@ class _Compiler:
         if frame is not None:
             self.frames[name] = frame
             self.locals.pop(name, None)
+            self.last_frame = name
             return
         if name in self.frames:
             raise self.fail(f"`{name}` is rebound to something that is not a frame", node)
         self.locals[name] = self.bind(name, self.expr(node.value))
 
-    # -- expressions -------------------------------------------------------------------
-    def expr(self, node: cst.BaseExpression) -> _Value:
+    # -- expressions -----------------------------------------------------------------------
+    def expr(self, node: cst.BaseExpression) -> Value:
         if node.lpar and not m.matches(node, m.Tuple()):
             node = node.with_changes(lpar=[], rpar=[])
         key = self.column_key(node)
         if key is not None:
             return self.column(*key, node)
-        if m.matches(node, m.Integer() | m.Float() | m.SimpleString()):
-            return _Value(node)
-        if m.matches(node, m.Name("True") | m.Name("False")):
-            return _Value(node, is_bool=True)
-        if m.matches(node, m.Name("None")):
-            return _Value(node)
-        if m.matches(node, m.Name()):
-            if node.value in self.locals:
-                return self.locals[node.value]
-            if node.value in self.constants:
-                return _Value(node)
-            if node.value in self.frames:
-                raise self.fail(f"the frame `{node.value}` is used as a value", node)
-            raise self.fail(f"`{node.value}` is not a column, a local or a scalar constant", node)
-        if (
-            m.matches(node, m.Attribute(value=m.Name(), attr=m.Name()))
-            and self.modules.get(node.value.value) == "numpy"
-            and node.attr.value in _NUMPY_CONSTANTS
-        ):
-            return _Value(cst.parse_expression(f"np.{node.attr.value}"))
-        if m.matches(node, m.UnaryOperation()):
-            operand = self.expr(node.expression)
-            if m.matches(node.operator, m.Plus()):
-                return operand
-            if m.matches(node.operator, m.Minus()):
-                return _Value(self.call("_neg", operand.node))
-            if not operand.is_bool:
-                raise self.fail(
-                    "`~`/`not` on a value that is not a comparison (bitwise on numbers)", node
-                )
-            return _Value(cst.UnaryOperation(cst.Not(), _paren(operand.node)), is_bool=True)
-        if m.matches(node, m.BinaryOperation()):
-            left, right = self.expr(node.left), self.expr(node.right)
-            for matcher, ufunc in _ARITH.items():
-                if m.matches(node.operator, matcher()):
-                    return _Value(
-                        self.call(
-                            "_arith", cst.parse_expression(f"np.{ufunc}"), left.node, right.node
-                        )
-                    )
-            if m.matches(node.operator, m.BitAnd() | m.BitOr()):
-                if not (left.is_bool and right.is_bool):
-                    raise self.fail("`&`/`|` on values that are not comparisons", node)
-                operator = cst.And() if m.matches(node.operator, m.BitAnd()) else cst.Or()
-                return _Value(
-                    cst.BooleanOperation(_paren(left.node), operator, _paren(right.node)),
-                    is_bool=True,
-                )
+        for node_type, method in _EXPRESSIONS:
+            if isinstance(node, node_type):
+                return method(self, node)
+        raise self.fail(f"`{self.code(node)[:40]}` is not a row-wise expression", node)
+
+    def literal(self, node: cst.BaseExpression) -> Value:
+        kinds = {cst.Integer: "int", cst.Float: "float", cst.SimpleString: "str"}
+        if isinstance(node, cst.SimpleString) and not isinstance(node.evaluated_value, str):
+            raise self.fail("bytes literals are not translated", node)
+        return Value(node, kinds.get(type(node)))
+
+    def name(self, node: cst.Name) -> Value:
+        if node.value in ("True", "False"):
+            return Value(node, "bool")
+        if node.value == "None":
+            return Value(node)
+        if node.value in self.locals:
+            return self.locals[node.value]
+        if node.value in self.constants:
+            return Value(node)
+        if node.value in self.frames:
+            raise self.fail(f"the frame `{node.value}` is used as a value", node)
+        raise self.fail(f"`{node.value}` is not a column, a local or a scalar constant", node)
+
+    def attribute(self, node: cst.Attribute) -> Value:
+        owner = node.value
+        if m.matches(owner, m.Name()) and owner.value in self.modules:
+            module = self.modules[owner.value]
+            if module in ("numpy", "math") and node.attr.value in _NUMPY_CONSTANTS:
+                return Value(cst.parse_expression(f"np.{node.attr.value.lower()}"), "float")
+            raise self.fail(f"`{self.code(node)}` is not translated row-wise", node)
+        if m.matches(owner, m.Attribute(attr=m.Name("dt"))) and node.attr.value in ATTRIBUTES:
+            return ATTRIBUTES[node.attr.value](self, self.expr(owner.value), node)
+        raise self.fail(f"`{self.code(node)[:40]}` is not translated row-wise", node)
+
+    def subscript(self, node: cst.Subscript) -> Value:
+        """`.str[i]` and `.str[a:b]` (strings, or the lists `.str.split` makes)."""
+        if not (m.matches(node.value, m.Attribute(attr=m.Name("str"))) and len(node.slice) == 1):
+            raise self.fail(f"`{self.code(node)[:40]}` is not a column of a known frame", node)
+        subject = self.expr(node.value.value)
+        index = node.slice[0].slice
+        if isinstance(index, cst.Index):
+            position = self.constant(index.value)
+            return Value(self.helper("_str_get", subject.node, position), "object")
+        bounds = [
+            self.constant(b) if b is not None else cst.Name("None")
+            for b in (index.lower, index.upper, index.step)
+        ]
+        return Value(self.helper("_str_slice", subject.node, *bounds), "object")
+
+    def unary(self, node: cst.UnaryOperation) -> Value:
+        operand = self.expr(node.expression)
+        if m.matches(node.operator, m.Plus()):
+            return operand
+        if m.matches(node.operator, m.Minus()):
+            return Value(self.helper("_neg", operand.node), operand.kind)
+        if operand.kind == "boolean":
+            return Value(self.helper("_not_kleene", operand.node), "boolean")
+        if not operand.is_bool:
             raise self.fail(
-                f"operator `{self.module.code_for_node(node.operator).strip()}` is not translated",
+                "`~`/`not` on a value that is not a never-missing boolean "
+                "(bitwise on numbers, or None in an object column)",
                 node,
             )
-        if m.matches(node, m.Comparison()):
-            if len(node.comparisons) != 1:
-                raise self.fail("chained comparisons on a column", node)
-            target = node.comparisons[0]
-            operator = next(
-                (op for matcher, op in _COMPARE.items() if m.matches(target.operator, matcher())),
-                None,
-            )
-            if operator is None:
-                raise self.fail("only <, <=, >, >=, ==, != comparisons are translated", node)
-            left, right = self.expr(node.left), self.expr(target.comparator)
-            return _Value(
-                self.call("_compare", cst.SimpleString(f'"{operator}"'), left.node, right.node),
-                is_bool=True,
-            )
-        if m.matches(node, m.Call()):
-            return self.call_(node)
-        raise self.fail(
-            f"`{self.module.code_for_node(node).strip()[:40]}` is not a row-wise expression", node
+        return Value(cst.UnaryOperation(cst.Not(), _paren(operand.node)), "bool")
+
+    def binary(self, node: cst.BinaryOperation) -> Value:
+        handler = BINARY.get(type(node.operator))
+        if handler is None:
+            raise self.fail(f"operator `{self.code(node.operator)}` is not translated", node)
+        return handler(self, node, self.expr(node.left), self.expr(node.right))
+
+    def boolean(self, node: cst.BooleanOperation) -> Value:
+        """`a and b` on element values inside a lambda (python truthiness)."""
+        left, right = self.expr(node.left), self.expr(node.right)
+        if not (self.scalar and left.is_bool and right.is_bool):
+            raise self.fail("`and`/`or` outside a lambda, or on values that may be missing", node)
+        return Value(node.with_changes(left=_paren(left.node), right=_paren(right.node)), "bool")
+
+    def if_expression(self, node: cst.IfExp) -> Value:
+        if not self.scalar:
+            raise self.fail("`x if c else y` on a Series (use np.where)", node)
+        test = self.expr(node.test)
+        if not test.is_bool:
+            raise self.fail("`x if c else y` on a condition that is not a comparison", node)
+        body, orelse = self.expr(node.body), self.expr(node.orelse)
+        kind = body.kind if body.kind == orelse.kind else None
+        return Value(cst.IfExp(test=test.node, body=body.node, orelse=orelse.node), kind)
+
+    def comparison(self, node: cst.Comparison) -> Value:
+        if len(node.comparisons) != 1:
+            raise self.fail("chained comparisons on a column", node)
+        target = node.comparisons[0]
+        operator = next(
+            (op for matcher, op in _COMPARE.items() if m.matches(target.operator, matcher())),
+            None,
+        )
+        if operator is None:
+            raise self.fail("only <, <=, >, >=, ==, != comparisons are translated", node)
+        left, right = self.expr(node.left), self.expr(target.comparator)
+        return Value(
+            self.helper("_compare", cst.SimpleString(f'"{operator}"'), left.node, right.node),
+            "bool",
         )
 
-    def call_(self, node: cst.Call) -> _Value:
-        func = node.func
+    def call(self, node: cst.Call) -> Value:
         if any(a.star for a in node.args):
             raise self.fail("calls with * or ** arguments", node)
-        positional = [a.value for a in node.args if a.keyword is None]
+        func = node.func
+        positional = tuple(a.value for a in node.args if a.keyword is None)
         keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
-        # numpy and pandas functions: np.log1p(x), np.where(c, a, b), pd.isna(x)
-        if (
-            m.matches(func, m.Attribute(value=m.Name(), attr=m.Name()))
-            and func.value.value in self.modules
+        if m.matches(func, m.Attribute(value=m.Name(), attr=m.Name())) and (
+            func.value.value in self.modules
         ):
             module, name = self.modules[func.value.value], func.attr.value
-            if (
-                module == "numpy"
-                and name in _NUMPY_UNARY | _NUMPY_BINARY
-                and not keywords
-                and len(positional) == (1 if name in _NUMPY_UNARY else 2)
-            ):
-                args = [self.expr(a).node for a in positional]
-                return _Value(self.call("_np", cst.parse_expression(f"np.{name}"), *args))
-            if (
-                module == "numpy"
-                and name in {"round", "around"}
-                and not keywords
-                and len(positional) in (1, 2)
-            ):
-                args = [self.expr(a).node for a in positional]
-                return _Value(self.call("_np", cst.parse_expression("np.round"), *args))
-            if module == "numpy" and name == "clip" and not keywords and len(positional) == 3:
-                return _Value(self.call("_clip", *(self.expr(a).node for a in positional)))
-            if module == "numpy" and name == "where" and not keywords and len(positional) == 3:
-                condition = self.expr(positional[0])
-                if not condition.is_bool:
-                    raise self.fail(
-                        "`np.where` on a condition that is not a comparison", positional[0]
-                    )
-                a, b = self.expr(positional[1]), self.expr(positional[2])
-                return _Value(
-                    self.call("_where", condition.node, a.node, b.node),
-                    is_bool=a.is_bool and b.is_bool,
-                )
-            if (module, name) in {
-                ("numpy", "isnan"),
-                ("pandas", "isna"),
-                ("pandas", "isnull"),
-                ("pandas", "notna"),
-                ("pandas", "notnull"),
-            } and len(positional) == 1:
-                return self.isna(self.expr(positional[0]), negate=name.startswith("not"))
-            raise self.fail(f"`{func.value.value}.{name}` is not translated row-wise", node)
-        if m.matches(func, m.Name("abs")) and len(positional) == 1 and not keywords:
-            return _Value(
-                self.call("_np", cst.parse_expression("np.abs"), self.expr(positional[0]).node)
-            )
+            handler = FUNCTIONS.get((module, name))
+            if handler is None:
+                raise self.fail(f"`{func.value.value}.{name}` is not translated row-wise", node)
+            return handler(self, Call(node, None, positional, keywords, name))
+        if m.matches(func, m.Name()):
+            return self.function(node, func.value, positional, keywords)
         if not m.matches(func, m.Attribute(attr=m.Name())):
-            raise self.fail(
-                f"calls `{self.module.code_for_node(func)}`, which may do anything", node
-            )
+            raise self.fail(f"calls `{self.code(func)}`, which may do anything", node)
         method = func.attr.value
-        # string methods: x.str.lower()
         if m.matches(func.value, m.Attribute(attr=m.Name("str"))):
-            if (
-                method
-                not in {
-                    "lower",
-                    "upper",
-                    "strip",
-                    "lstrip",
-                    "rstrip",
-                    "len",
-                    "startswith",
-                    "endswith",
-                }
-                or keywords
-                or (method in {"startswith", "endswith"}) != (len(positional) == 1)
-                or (method not in {"startswith", "endswith"} and positional)
-            ):
+            handler = STR_METHODS.get(method)
+            if handler is None:
                 raise self.fail(f"`.str.{method}(...)` is not translated row-wise", node)
-            if positional and not m.matches(positional[0], m.SimpleString()):
-                raise self.fail(f"`.str.{method}` with a non-literal argument", node)
             subject = self.expr(func.value.value)
-            return _Value(
-                self.call("_str", subject.node, cst.SimpleString(f'"{method}"'), *positional)
-            )
-        if method in _CROSS_ROW:
+            return handler(self, Call(node, subject, positional, keywords, method))
+        if m.matches(func.value, m.Attribute(attr=m.Name("dt"))) and method in ATTRIBUTES:
+            if node.args:
+                raise self.fail(f"`.dt.{method}()` with arguments", node)
+            return ATTRIBUTES[method](self, self.expr(func.value.value), node)
+        if method in CROSS_ROW:
             raise self.fail(
                 f"`.{method}()` reads other rows; at serving time the frame is one request", node
             )
-        if method in _ARBITRARY:
-            raise self.fail(f"`.{method}()` runs an arbitrary function", node)
+        table = SCALAR_METHODS if self.scalar else METHODS
+        handler = table.get(method)
+        if handler is None:
+            raise self.fail(f"`.{method}(...)` is not translated row-wise", node)
         subject = self.expr(func.value)
-        if method in {"isna", "isnull", "notna", "notnull"} and not node.args:
-            return self.isna(subject, negate=method.startswith("not"))
-        if method == "abs" and not node.args:
-            return _Value(self.call("_np", cst.parse_expression("np.abs"), subject.node))
-        if method == "round" and len(node.args) <= 1 and set(keywords) <= {"decimals"}:
-            digits = [self.expr(a.value).node for a in node.args]
-            return _Value(self.call("_np", cst.parse_expression("np.round"), subject.node, *digits))
-        if method == "clip" and len(node.args) <= 2 and set(keywords) <= {"lower", "upper"}:
-            bounds = dict(zip(("lower", "upper"), positional)) | keywords
-            lower, upper = (
-                self.expr(bounds.get(k, cst.Name("None"))).node for k in ("lower", "upper")
-            )
-            return _Value(self.call("_clip", subject.node, lower, upper))
-        if method == "fillna" and len(positional) == 1 and not keywords:
-            value = self.expr(positional[0])
-            return _Value(
-                self.call("_fillna", subject.node, value.node),
-                is_bool=subject.is_bool and value.is_bool,
-            )
-        if method == "astype" and len(positional) == 1 and not keywords:
-            dtype = self.dtype(positional[0])
-            return _Value(
-                self.call("_astype", subject.node, cst.SimpleString(f'"{dtype}"')),
-                is_bool=dtype == "bool",
-            )
-        raise self.fail(f"`.{method}(...)` is not translated row-wise", node)
+        return handler(self, Call(node, subject, positional, keywords, method))
 
-    def isna(self, value: _Value, negate: bool) -> _Value:
-        test = self.call("_isna", value.node)
-        return _Value(cst.UnaryOperation(cst.Not(), test) if negate else test, is_bool=True)
+    def function(self, node, name, positional, keywords) -> Value:
+        if name in self.functions:
+            return self.inline(self.functions[name], [self.expr(a) for a in positional], keywords)
+        if name in BUILTINS and name not in self.taken - _RESERVED:
+            return BUILTINS[name](self, Call(node, None, positional, keywords, name))
+        raise self.fail(f"calls `{name}`, which may do anything", node)
 
-    def dtype(self, node: cst.BaseExpression) -> str:
-        if m.matches(node, m.SimpleString()):
-            name = node.evaluated_value
-        elif m.matches(node, m.Name("float") | m.Name("int") | m.Name("bool") | m.Name("str")):
-            name = node.value
-        elif (
-            m.matches(node, m.Attribute(value=m.Name(), attr=m.Name()))
-            and self.modules.get(node.value.value) == "numpy"
+    def inline(
+        self,
+        function: cst.FunctionDef,
+        args: Sequence[Value],
+        keywords: Mapping[str, cst.BaseExpression] | None = None,
+    ) -> Value:
+        """A notebook helper called on values: its body (assignments, then `return`) is
+        compiled in place, its parameters bound to the arguments."""
+        name = function.name.value
+        if name in self.inlining:
+            raise self.fail(f"`{name}` calls itself", function)
+        params = function.params
+        if (
+            params.star_arg != cst.MaybeSentinel.DEFAULT
+            or params.star_kwarg
+            or (params.kwonly_params or params.posonly_params or function.decorators)
         ):
-            name = node.attr.value
-        else:
-            name = None
-        if name not in _DTYPES:
+            raise self.fail(f"`{name}` takes *args, **kwargs or keyword-only parameters")
+        bound: dict[str, Value] = {}
+        keywords = dict(keywords or {})
+        for i, param in enumerate(params.params):
+            pname = param.name.value
+            if i < len(args):
+                bound[pname] = args[i]
+            elif pname in keywords:
+                bound[pname] = self.expr(keywords.pop(pname))
+            elif param.default is not None:
+                bound[pname] = Value(self.constant(param.default))
+            else:
+                raise self.fail(f"`{name}` is called without its parameter `{pname}`")
+        if len(args) > len(params.params) or keywords:
+            raise self.fail(f"`{name}` is called with arguments it does not take")
+        body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+        small = []
+        for statement in body if body else [function.body]:
+            if not isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                raise self.fail(f"`{name}` has compound statements (if/for/with)")
+            small += statement.body
+        saved_locals, self.locals = self.locals, dict(bound)
+        saved_frames = self.frames
+        self.frames = {k: v for k, v in self.frames.items() if k not in bound}
+        self.inlining.append(name)
+        try:
+            for statement in small:
+                if m.matches(statement, m.Expr(m.SimpleString())):
+                    continue
+                if m.matches(statement, m.Return()) and statement.value is not None:
+                    if statement is not small[-1]:
+                        raise self.fail(f"`{name}` returns before its last statement")
+                    return self.expr(statement.value)
+                for target, value in self.unpack(statement, name):
+                    self.locals[target] = value
+            raise self.fail(f"`{name}` does not end with `return`")
+        finally:
+            self.locals, self.frames = saved_locals, saved_frames
+            self.inlining.pop()
+
+    def unpack(self, statement: cst.CSTNode, function: str) -> list[tuple[str, Value]]:
+        """`a = x` or `a, b = x, y` in a helper's body: the values, computed before binding."""
+        names = m.Name() | m.Tuple(elements=[m.ZeroOrMore(m.Element(m.Name()))])
+        if not m.matches(statement, m.Assign(targets=[m.AssignTarget(names)])):
             raise self.fail(
-                f"`.astype({self.module.code_for_node(node)})` is not translated row-wise", node
+                f"`{function}`: only assignments to names and a final return are inlined"
             )
-        return _DTYPES[name]
+        target = statement.targets[0].target
+        if isinstance(target, cst.Name):
+            return [(target.value, self.bind(target.value, self.expr(statement.value)))]
+        values = statement.value
+        if not (
+            m.matches(values, m.Tuple()) and len(values.elements) == len(target.elements)
+        ) or any(isinstance(e, cst.StarredElement) for e in values.elements):
+            raise self.fail(f"`{function}`: tuple assignment from something that is not a tuple")
+        computed = [
+            self.bind(t.value.value, self.expr(v.value))
+            for t, v in zip(target.elements, values.elements)
+        ]
+        return [(t.value.value, v) for t, v in zip(target.elements, computed)]
+
+    def element_function(self, func: cst.BaseExpression, subject: Value) -> Value:
+        """`f` in `.apply(f)`/`.map(f)`: a lambda or a notebook helper, run on one element."""
+        saved, self.scalar = self.scalar, True
+        try:
+            if m.matches(func, m.Lambda()):
+                name = _single_parameter(func)
+                if name is None:
+                    raise self.fail("the lambda must take exactly one value", func)
+                lambda_def = cst.FunctionDef(
+                    name=cst.Name("lambda"),
+                    params=func.params,
+                    body=cst.SimpleStatementSuite([cst.Return(func.body)]),
+                )
+                return self.inline(lambda_def, [subject])
+            if m.matches(func, m.Name()) and func.value in self.functions:
+                return self.inline(self.functions[func.value], [subject])
+            raise self.fail(f"`{self.code(func)[:40]}` runs an arbitrary function", func)
+        finally:
+            self.scalar = saved
+
+    def isna(self, value: Value, negate: bool) -> Value:
+        test = self.helper("_isna", value.node)
+        return Value(cst.UnaryOperation(cst.Not(), test) if negate else test, "bool")
+
+
+_EXPRESSIONS: tuple[tuple[type, object], ...] = (
+    (cst.Integer, _Compiler.literal),
+    (cst.Float, _Compiler.literal),
+    (cst.SimpleString, _Compiler.literal),
+    (cst.Name, _Compiler.name),
+    (cst.Attribute, _Compiler.attribute),
+    (cst.Subscript, _Compiler.subscript),
+    (cst.UnaryOperation, _Compiler.unary),
+    (cst.BinaryOperation, _Compiler.binary),
+    (cst.BooleanOperation, _Compiler.boolean),
+    (cst.IfExp, _Compiler.if_expression),
+    (cst.Comparison, _Compiler.comparison),
+    (cst.Call, _Compiler.call),
+)
+
+
+def _single_parameter(node: cst.Lambda) -> str | None:
+    params = node.params
+    if (
+        len(params.params) != 1
+        or params.star_arg != cst.MaybeSentinel.DEFAULT
+        or params.kwonly_params
+        or params.star_kwarg
+        or params.posonly_params
+        or params.params[0].default
+    ):
+        return None
+    return params.params[0].name.value
 
 
 def _paren(node: cst.BaseExpression) -> cst.BaseExpression:
-    if m.matches(node, m.BooleanOperation() | m.UnaryOperation()):
+    if m.matches(node, m.BooleanOperation() | m.UnaryOperation() | m.IfExp()):
         return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return node
 
 
 def _support_names(
     support: Sequence[cst.BaseStatement],
-) -> tuple[dict[str, str], set[str], set[str]]:
-    """Module aliases (`np` -> numpy), scalar constants, and every name the support binds."""
+) -> tuple[dict[str, str], set[str], dict[str, cst.FunctionDef], set[str]]:
+    """Module aliases (`np` -> numpy), constants (scalars, and lists/dicts of them), the
+    notebook's functions, and every name the support binds."""
     modules: dict[str, str] = {"np": "numpy", "pd": "pandas"}
     constants: set[str] = set()
+    functions: dict[str, cst.FunctionDef] = {}
     names: set[str] = set()
     for statement in support:
         for node in m.findall(statement, m.Import() | m.ImportFrom()):
@@ -732,22 +673,31 @@ def _support_names(
                     names.add(bound)
             elif not isinstance(node.names, cst.ImportStar):
                 names |= {a.evaluated_alias or a.evaluated_name for a in node.names}
+        if m.matches(statement, m.FunctionDef()):
+            functions[statement.name.value] = statement
         for node in m.findall(statement, m.Assign(targets=[m.AssignTarget(m.Name())])):
             name = node.targets[0].target.value
             names.add(name)
-            if _is_constant(node.value, constants):
+            if _is_constant(node.value, constants, containers=True):
                 constants.add(name)
             else:
                 constants.discard(name)
         for node in m.findall(statement, m.FunctionDef() | m.ClassDef()):
             names.add(node.name.value)
-    return modules, constants - set(modules), names
+    return modules, constants - set(modules), functions, names
 
 
-def _is_constant(node: cst.BaseExpression, constants: set[str]) -> bool:
-    """A scalar literal (or arithmetic of them): safe to use in every row."""
+def _is_constant(node: cst.BaseExpression, constants: set[str], containers: bool = False) -> bool:
+    """A literal (or arithmetic of them, or with `containers` a list/tuple/set/dict of
+    them): safe to embed in every row."""
     if m.matches(
-        node, m.Integer() | m.Float() | m.SimpleString() | m.Name("True") | m.Name("False")
+        node,
+        m.Integer()
+        | m.Float()
+        | m.SimpleString()
+        | m.Name("True")
+        | m.Name("False")
+        | m.Name("None"),
     ):
         return True
     if m.matches(node, m.Name()):
@@ -768,7 +718,34 @@ def _is_constant(node: cst.BaseExpression, constants: set[str]) -> bool:
         ),
     ):
         return _is_constant(node.args[0].value, constants)
+    if m.matches(node, m.Attribute(value=m.Name("np"), attr=m.Name("nan") | m.Name("inf"))):
+        return True
+    if containers and m.matches(node, m.List() | m.Tuple() | m.Set()):
+        return all(
+            isinstance(e, cst.Element) and _is_constant(e.value, constants, True)
+            for e in node.elements
+        )
+    if containers and m.matches(node, m.Dict()):
+        return all(
+            isinstance(e, cst.DictElement)
+            and _is_constant(e.key, constants)
+            and _is_constant(e.value, constants, True)
+            for e in node.elements
+        )
     return False
+
+
+def _result_frame(compiler: _Compiler, function_name: str, features: Sequence[str]) -> str:
+    """The frame holding the features, by dataflow: the frame the cell binds to the view's
+    name, else the input frame if it received them all (as the pandas twin reads it), else
+    the frame that received them (the last one assigned to first)."""
+    if function_name in compiler.frames:
+        return function_name
+    holders = [name for name, frame in compiler.frames.items() if set(features) <= frame.assigned]
+    for name in (compiler.input_frame, compiler.last_frame, *reversed(holders)):
+        if name in holders:
+            return name
+    return compiler.input_frame
 
 
 def compile_python_udf(
@@ -778,11 +755,13 @@ def compile_python_udf(
     support: Sequence[cst.BaseStatement],
     function_name: str,
     result: str | None = None,
+    dtypes: Mapping[str, str] | None = None,
 ) -> cst.FunctionDef:
     """The cell as `def NAME(inputs: dict[str, list]) -> dict[str, list]`, computing `features`
-    row by row. `result` names the frame holding the features (default: the frame the body
-    binds to `function_name`, else `frame`). Raises `NotCompilable`."""
-    compiler = _Compiler(body, frame, support)
+    row by row. `result` names the frame holding the features (default: found by dataflow);
+    `dtypes` maps input columns to their pandas dtype, where pandas' rules depend on it.
+    Raises `NotCompilable`."""
+    compiler = _Compiler(body, frame, support, dtypes or {})
     for statement in compiler.module.body:
         compiler.statement = statement
         if not m.matches(statement, m.SimpleStatementLine()):
@@ -792,12 +771,15 @@ def compile_python_udf(
         for small in statement.body:
             compiler.statement_(small)
     compiler.statement = None
-    if result is None:  # as render does: a cell binding the view's name returns that frame
-        result = function_name if function_name in compiler.frames else frame
+    if result is None:
+        result = _result_frame(compiler, function_name, features)
     if result not in compiler.frames:
         raise NotCompilable(f"the result frame `{result}` is not built by the cell", 1)
     values = [compiler.column(result, feature, compiler.module) for feature in features]
+    return _render(compiler, support, features, values, function_name)
 
+
+def _render(compiler, support, features, values, function_name) -> cst.FunctionDef:
     appends = [
         parse_template_statement(
             "outputs[{key}].append(_out({value}))\n",
@@ -818,11 +800,14 @@ def compile_python_udf(
         [cst.DictElement(cst.SimpleString(json.dumps(f)), cst.List([])) for f in features]
     )
     helpers = [
-        cst.parse_statement(_HELPERS[h].lstrip("\n")).with_changes(leading_lines=[cst.EmptyLine(indent=False)])
-        for h in _HELPERS
-        if h in compiler.helpers
+        cst.parse_statement(_helper_source(h)).with_changes(
+            leading_lines=[cst.EmptyLine(indent=False)]
+        )
+        for h in helper_closure(compiler.helpers)
     ]
     imports = [] if _binds(support, "np") else [cst.parse_statement("import numpy as np\n")]
+    if any("pd." in _helper_source(h) for h in helper_closure(compiler.helpers)):
+        imports.append(cst.parse_statement("import pandas as pd\n"))
     guard = cst.parse_statement('with np.errstate(all="ignore"): pass\n')
     tail = [
         parse_template_statement("outputs = {outputs}\n", outputs=outputs).with_changes(

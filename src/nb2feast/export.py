@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,18 +21,22 @@ from nb2feast.freeze import compute_values, freeze_targets, freeze_view, mark_fr
 from nb2feast.infer import (
     TRANSFORM_LOCK,
     batch_features,
-    cell_hash,
     frame_columns,
     load_transforms,
     on_demand_columns,
     read_sidecar,
     run_build,
+    sidecar_path,
+    source_key,
 )
 from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
+from nb2feast.names import check_unique_names, comment_text, escape_text
 from nb2feast.read import read_notebook
 from nb2feast.render import ViewPlan, plan_entities, render_repo, render_transform, render_transforms_init
 from nb2feast.select import select_feature_cells, split_magic
-from nb2feast.write import MANIFEST, stale_files, write_repo
+from nb2feast.types import FEAST_TO_DTYPE, FEAST_TYPES
+from nb2feast.write import MANIFEST, seal_manifest, stale_files, write_repo
+from nb2feast.targets import Target, get_target
 
 
 @dataclass(frozen=True)
@@ -51,24 +55,66 @@ def default_project(notebooks: Sequence[Path]) -> str:
 
 def sidecar_key(feature_cell: FeatureCell) -> str:
     """Hash of the magic line and body, as the magic sees them when the cell runs."""
-    line, body = split_magic(feature_cell.cell.source.lstrip("\n"))
-    return cell_hash(line.strip() + "\n" + body.rstrip())
+    return source_key(feature_cell.cell.source)
 
 
 def _detect_hazards(notebook: _Notebook) -> list[Hazard]:
+    """Each view's hazards, its slice (helpers, loading statements) checked with it."""
     from nb2feast.hazards import detect_hazards
 
+    views = notebook.views
+    if not views and notebook.feature_cells:
+        try:
+            views = extract_views(notebook.cells, notebook.feature_cells)
+        except UserError:
+            views = ()
+    slices = {v.cell.ref: (*v.support, *v.loading_support, *v.loading) for v in views}
     found: list[Hazard] = []
     for feature_cell in notebook.feature_cells:
-        found.extend(detect_hazards(feature_cell, notebook.cells))
+        found.extend(
+            detect_hazards(feature_cell, notebook.cells, slices.get(feature_cell.ref, ()))
+        )
     return found
 
 
 def load_notebook(path: Path, repo: Path) -> _Notebook:
-    display = os.path.relpath(path.resolve(), repo.resolve())
     cells = read_notebook(path, display=str(path))
+    display = os.path.relpath(path.resolve(), repo.resolve())
     feature_cells = select_feature_cells(cells)
     return _Notebook(path, display, cells, feature_cells, extract_views(cells, feature_cells))
+
+
+def _previous_manifest(out: Path) -> dict:
+    try:
+        body = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _neighbours(previous: dict, loaded: Sequence[_Notebook], out: Path, force: bool) -> list[_Notebook]:
+    """The other notebooks whose views the repository holds: each notebook owns its views,
+    so exporting one exports them again as they are (never removes them)."""
+    given = {nb.path.resolve() for nb in loaded}
+    found: list[_Notebook] = []
+    names = previous.get("notebooks") if isinstance(previous.get("notebooks"), list) else []
+    for display in names:
+        if not isinstance(display, str):
+            continue
+        path = Path(os.path.normpath(out.resolve() / display))
+        if path.resolve() in given or any(nb.path.resolve() == path.resolve() for nb in found):
+            continue
+        if not path.is_file():
+            if force:
+                continue
+            raise UserError(
+                f"the repository also holds the views of {escape_text(display)!r}, "
+                "which is not there any more",
+                where=escape_text(str(out)),
+                fix="restore that notebook, or pass --force to drop its views",
+            )
+        found.append(load_notebook(path, out))
+    return found
 
 
 def _check_unique(notebooks: Sequence[_Notebook]) -> None:
@@ -84,6 +130,34 @@ def _check_unique(notebooks: Sequence[_Notebook]) -> None:
                     fix="give each %%feature cell its own NAME",
                 )
             seen_views[view.name] = view
+
+
+def _check_generated_names(plans: Sequence[ViewPlan]) -> None:
+    """Names the generated modules define must not collide (view `a_source` vs view `a`)."""
+    names: list[tuple[str, str]] = []
+    for plan in plans:
+        what = f"view {plan.name!r}"
+        names.append((plan.name, what))
+        if plan.spec.flags.on_demand:
+            names.append((f"{plan.name}_pandas", what))
+            if plan.spec.flags.requests:
+                names.append((f"{plan.name}_request", what))
+        else:
+            names.append((f"{plan.name}_source", what))
+    try:
+        check_unique_names(names)
+    except UserError as error:
+        raise UserError(error.message, where=plans[-1].spec.cell.ref, line=1, fix=error.fix) from None
+
+
+def check_project(project: str) -> str:
+    """A Feast project name (it is written into feature_store.yaml)."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", project):
+        raise UserError(
+            f"project name {escape_text(project)[:70]!r} is not a Feast project name",
+            fix="use letters, digits and _, starting with a letter (at most 63 characters)",
+        )
+    return project
 
 
 def _check_feature_names(plans: Sequence[ViewPlan]) -> None:
@@ -102,6 +176,39 @@ def _check_feature_names(plans: Sequence[ViewPlan]) -> None:
             owner[column.name] = plan
 
 
+def check_recorded(entry: dict, view: ViewSpec, sidecar: str) -> dict:
+    """A sidecar entry is data from a file anyone can edit: its names are strings, its
+    Feast types from the closed set, its frozen values numbers; else exit 2."""
+    features, dtypes, types = entry.get("features"), entry.get("dtypes"), entry.get("feast_types")
+    keys = () if view.flags.on_demand else view.flags.entities
+    problem = None
+    if not (isinstance(features, list) and isinstance(dtypes, dict) and isinstance(types, dict)):
+        problem = "needs lists 'features', 'dtypes' and 'feast_types'"
+    elif not all(isinstance(f, str) and isinstance(dtypes.get(f), str) for f in features):
+        problem = "has a feature without a dtype"
+    else:
+        for name in [*features, *(k for k in keys if k in types)]:
+            if types.get(name) not in FEAST_TYPES:
+                shown = escape_text(str(types.get(name)))[:40]
+                problem = f"gives column {escape_text(name)[:60]!r} the unknown Feast type {shown!r}"
+                break
+    frozen = entry.get("frozen")
+    if problem is None and frozen is not None:
+        values = frozen.get("values") if isinstance(frozen, dict) else None
+        if not isinstance(values, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()
+        ) or not isinstance(frozen.get("provenance"), str):
+            problem = "has frozen values that are not numbers"
+    if problem is not None:
+        raise UserError(
+            f"{sidecar} {problem} (view {view.name!r})",
+            where=view.cell.ref,
+            line=1,
+            fix=f"run the cell again to record its types, or delete {sidecar}",
+        )
+    return entry
+
+
 class _Typer:
     """Columns per view: from the sidecar when it is fresh, else from running the transforms."""
 
@@ -115,9 +222,14 @@ class _Typer:
         self.key_types: dict[str, str] = {}
 
     def recorded(self, view: ViewSpec) -> dict | None:
-        entry = self.sidecars[self.notebook_of[view.name].path].get(view.name)
-        if entry and entry.get("cell_hash") == sidecar_key(view.cell) and entry.get("feast_types"):
-            return entry
+        notebook = self.notebook_of[view.name].path
+        entry = self.sidecars[notebook].get(view.name)
+        if (
+            isinstance(entry, dict)
+            and entry.get("cell_hash") == sidecar_key(view.cell)
+            and entry.get("feast_types")
+        ):
+            return check_recorded(entry, view, sidecar_path(notebook).name)
         return None
 
     @property
@@ -131,6 +243,14 @@ class _Typer:
         if recorded is not None:
             types, dtypes = recorded["feast_types"], recorded["dtypes"]
             for key in view.flags.entities:
+                if types.get(key) in ("Float32", "Float64"):
+                    raise UserError(
+                        f"entity key {key!r} of {view.name!r} has dtype {dtypes.get(key)}: "
+                        "Feast cannot materialize a float key",
+                        where=view.cell.ref,
+                        line=view.body[-1].line,
+                        fix=f'cast it in the cell: df[{key!r}] = df[{key!r}].astype("int64"), and run it',
+                    )
                 self.key_types.setdefault(key, types.get(key, "Int64"))
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
         frame = self.frame(view)
@@ -167,22 +287,26 @@ def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str,
         recorded = (typer.recorded(view) or {}).get("frozen")
         names = {t.const_name for t in targets}
         if recorded and names <= set(recorded["values"]):
-            values, provenance = recorded["values"], recorded["provenance"]
+            values, provenance = recorded["values"], comment_text(recorded["provenance"])
         else:
             module = getattr(typer.package, view.name)
             with TRANSFORM_LOCK:
                 frame = module.load_inputs()[view.input_frame]
             values = compute_values(frame, targets, view.input_frame, vars(module))
             ref = view.cell.ref
-            provenance = f"{len(frame)} rows of {view.input_frame} ({plan.notebook}, cell {ref.index}), computed by export"
+            provenance = comment_text(
+                f"{len(frame)} rows of {view.input_frame} ({plan.notebook}, cell {ref.index}), "
+                "computed by export"
+            )
         plans[number] = replace(plan, spec=freeze_view(view, values, provenance))
         frozen[view.name] = targets
     return frozen
 
 
-def compile_served_view(plan: ViewPlan) -> ViewPlan:
+def compile_served_view(plan: ViewPlan, input_dtypes: Mapping[str, str] | None = None) -> ViewPlan:
     """The served on-demand view in python mode where the cell compiles row-wise; else
-    pandas mode, saying why (the cell's line and the construct)."""
+    pandas mode, saying why (the cell's line and the construct). `input_dtypes`: the
+    dtypes of the input columns (pandas' null rules depend on them)."""
     view = plan.spec
     try:
         udf = compile_python_udf(
@@ -191,10 +315,29 @@ def compile_served_view(plan: ViewPlan) -> ViewPlan:
             [c.name for c in plan.columns],
             [s.node for s in view.support],
             view.name,
+            result=view.result_name,
+            dtypes=input_dtypes,
         )
     except NotCompilable as refusal:
         return replace(plan, pandas_reason=f"cell line {refusal.line + 1}: {refusal.reason}")
     return replace(plan, python_udf=udf)
+
+
+def _check_request_names(view: ViewSpec, sources: Sequence[ViewPlan]) -> None:
+    """Feast cannot serve a request field named like a feature of a source view: the offline
+    join fails (`Duplicate column name`) and online values are wrong (FEAST_NOTES)."""
+    for field, _ in view.flags.requests:
+        for source in sources:
+            if field in {c.name for c in source.columns}:
+                ref = source.spec.cell.ref
+                raise UserError(
+                    f"--request {field} has the name of a feature of {source.name!r} "
+                    f"({source.notebook}, cell {ref.index} (id {ref.id})): Feast cannot serve both",
+                    where=view.cell.ref,
+                    line=1,
+                    fix=f"rename the request field (e.g. --request {field}_request:TYPE and the "
+                    f"column in the cell), or drop the feature from {source.name!r}",
+                )
 
 
 def _plan_views(
@@ -231,23 +374,33 @@ def _plan_views(
                 line=2,
                 fix="derive the new columns from features of views above, or declare --request COL:TYPE",
             )
+        _check_request_names(view, sources)
         columns = typer.on_demand(view, [p.spec for p in sources])
-        typed.append(compile_served_view(replace(plan, columns=columns, sources=tuple(p.name for p in sources))))
+        dtypes = {c.name: c.dtype for p in sources for c in p.columns}
+        dtypes |= {name: FEAST_TO_DTYPE.get(t, "") for name, t in view.flags.requests}
+        plan = replace(plan, columns=columns, sources=tuple(p.name for p in sources))
+        typed.append(compile_served_view(plan, dtypes))
     return typed, typer.key_types, transforms, frozen
 
 
 def _manifest(
-    plans: Sequence[ViewPlan], project: str, notebooks: Sequence[_Notebook], hazards: Sequence[Hazard]
+    plans: Sequence[ViewPlan],
+    project: str,
+    notebooks: Sequence[_Notebook],
+    hazards: Sequence[Hazard],
+    target: Target,
 ) -> str:
     views = [manifest_entry(p) for p in plans]
     body = {
         "nb2feast": __version__,
         "project": project,
+        # Absent means `local`: a local repository's manifest is unchanged by targets.
+        **({"target": target.name} if target.name != "local" else {}),
         "notebooks": [nb.display for nb in notebooks],
         "views": views,
         "hazards": [h.to_dict() for h in hazards],
     }
-    return json.dumps(body, indent=2, sort_keys=False) + "\n"
+    return seal_manifest(body)
 
 
 def manifest_entry(plan: ViewPlan) -> dict:
@@ -287,6 +440,13 @@ def manifest_entry(plan: ViewPlan) -> dict:
     return entry
 
 
+def _existing_target(out: Path) -> str | None:
+    try:
+        return json.loads((out / MANIFEST).read_text()).get("target")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def export_notebooks(
     notebooks: Sequence[Path],
     out: Path,
@@ -295,15 +455,26 @@ def export_notebooks(
     check: bool = False,
     force: bool = False,
     freeze: bool = False,
+    target: str | None = None,
 ) -> ExportResult:
-    """Export the `%%feature` cells of `notebooks` into the Feast repository `out`."""
+    """Export the `%%feature` cells of `notebooks` into the Feast repository `out`
+    (for `target`; by default the target `out` was exported for, else `local`)."""
     if not notebooks:
         raise UserError("no notebook given")
+    stack = get_target(target or _existing_target(out))
     loaded = [load_notebook(Path(nb), out) for nb in notebooks]
+    previous = _previous_manifest(out)
+    loaded += _neighbours(previous, loaded, out, force)
+    project = project or previous.get("project")
     _check_unique(loaded)
     if not any(nb.views for nb in loaded):
         raise UserError("no %%feature cell found", where=", ".join(map(str, notebooks)),
                         fix="mark a cell that builds features with %%feature NAME --entity KEY")
+    if stack.engine == "spark":
+        from nb2feast.targets.partition import require_partitionable
+
+        for view in (v for nb in loaded for v in nb.views if not v.flags.on_demand):
+            require_partitionable(view)
     hazards = [h for nb in loaded for h in _detect_hazards(nb)]
     plans, key_types, transforms, frozen = _plan_views(loaded, out, freeze)
     for plan in plans:
@@ -311,16 +482,17 @@ def export_notebooks(
             hazards = mark_frozen(hazards, plan.name, frozen[plan.name])
     hazards = tuple(hazards)
     _check_feature_names(plans)
-    project = project or default_project([nb.path for nb in loaded])
+    _check_generated_names(plans)
+    project = check_project(project or default_project([nb.path for nb in loaded]))
     entities = plan_entities(plans, key_types)
-    files = render_repo(plans, entities, transforms, project)
-    files[MANIFEST] = _manifest(plans, project, loaded, hazards)
+    files = render_repo(plans, entities, transforms, project, stack)
+    files[MANIFEST] = _manifest(plans, project, loaded, hazards, stack)
     views = tuple(manifest_entry(p) for p in plans)
     no_errors = not any(h.severity == "error" for h in hazards)
     if check:
         stale = tuple(stale_files(out, files))
         return ExportResult(ok=not stale and no_errors, out=str(out), files=tuple(sorted(files)),
-                            stale=stale, hazards=hazards, views=views)
+                            stale=stale, hazards=hazards, views=views, texts=dict(files))
     written = write_repo(out, files, force=force)
     return ExportResult(ok=no_errors, out=str(out), files=tuple(written), hazards=hazards, views=views, wrote=True)
 

@@ -18,6 +18,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from nb2feast.analyze import READ_FUNCTIONS, Statement, analyze_cell
+from nb2feast.dataflow import ResultFrame, find_result_frame
 from nb2feast.errors import UserError
 from nb2feast.model import FeatureCell, NotebookCell
 from nb2feast.select import is_feature_cell
@@ -38,6 +39,14 @@ class ViewSpec:
     binds_name: bool
     columns_read: frozenset[str] = frozenset()
     loading_support: tuple[Statement, ...] = ()  # on-demand: what only the loading needs
+    result: ResultFrame | None = None  # on-demand: the frame holding the new columns
+
+    @property
+    def result_name(self) -> str:
+        """The frame the transform returns: NAME for batch views, else the found result."""
+        if self.result is not None:
+            return self.result.name
+        return self.name if self.binds_name or not self.inputs else self.inputs[0]
 
     @property
     def name(self) -> str:
@@ -248,6 +257,7 @@ def extract_view(notebook: _Notebook, cell: FeatureCell) -> ViewSpec:
             line=_first_read_line(body, inputs[1]) if len(inputs) > 1 else body[0].line,
             fix="join the frames in an earlier cell and derive the new columns from the result",
         )
+    result = find_result_frame([s.node for s in body], name, inputs) if cell.flags.on_demand else None
     support, loading = slicer.split()
     upstream = tuple(v for v in notebook.view_of if v in slicer.upstream)
     loading_support: tuple[Statement, ...] = ()
@@ -272,6 +282,7 @@ def extract_view(notebook: _Notebook, cell: FeatureCell) -> ViewSpec:
         upstream=upstream,
         inputs=tuple(inputs),
         binds_name=binds_name,
+        result=result,
         columns_read=_columns_read(body, inputs[0]) if cell.flags.on_demand else frozenset(),
     )
 

@@ -8,10 +8,12 @@ import shlex
 
 from nb2feast.errors import UserError
 from nb2feast.model import FeatureFlags
+from nb2feast.names import MAX_NAME, check_name, escape_text
 from nb2feast.types import feast_type_name
 
-_TTL = re.compile(r"^(?P<n>\d+)(?P<unit>[smhdw]?)$")
+_TTL = re.compile(r"^(?P<n>[0-9]{1,15})(?P<unit>[smhdw]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_TTL_SECONDS = 36_500 * 86_400
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -49,7 +51,10 @@ def parse_ttl(text: str) -> int:
     match = _TTL.match(text.strip().lower())
     if not match:
         raise UserError(f"malformed --ttl {text!r}", fix="use a number with a unit: 30d, 12h, 90m, 0")
-    return int(match["n"]) * _UNIT_SECONDS[match["unit"]]
+    seconds = int(match["n"]) * _UNIT_SECONDS[match["unit"]]
+    if seconds > MAX_TTL_SECONDS:
+        raise UserError(f"--ttl {text!r} is longer than 100 years", fix="use at most 36500d, or 0 (never expires)")
+    return seconds
 
 
 def parse_flags(line: str) -> FeatureFlags:
@@ -62,9 +67,10 @@ def parse_flags(line: str) -> FeatureFlags:
         args = _parser().parse_args(argv)
     except argparse.ArgumentError as exc:
         raise UserError(str(exc), fix=USAGE) from None
-    for label, value in [("view name", args.name), *[("entity", e) for e in args.entity]]:
-        if not _IDENTIFIER.match(value):
-            raise UserError(f"{label} {value!r} is not a Python identifier")
+    check_name(args.name, "view name")
+    for label, value in [("entity", e) for e in args.entity]:
+        if not _IDENTIFIER.match(value) or len(value) > MAX_NAME:
+            raise UserError(f"{label} {escape_text(value)[:60]!r} is not a Python identifier")
     requests = []
     for spec in args.request:
         col, sep, dtype = spec.partition(":")

@@ -19,7 +19,7 @@ from pathlib import Path
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec
 from nb2feast.model import CellRef, Column, FeatureFlags
-from nb2feast.types import feast_type_for_dtype
+from nb2feast.types import feast_type_for_values
 
 SIDECAR_SUFFIX = ".nb2feast.json"
 TRANSFORM_LOCK = threading.Lock()  # transforms chdir to their notebook's folder while loading
@@ -29,6 +29,13 @@ def cell_hash(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
+def source_key(source: str) -> str:
+    """Hash of a `%%feature` cell's magic line and body, as the magic sees them when it runs:
+    the sidecar's `cell_hash`, and how a headless kernel finds its notebook."""
+    head, _, body = source.lstrip("\n").partition("\n")
+    return cell_hash(head[len("%%feature") :].strip() + "\n" + body.rstrip())
+
+
 def sidecar_path(notebook: Path) -> Path:
     return notebook.with_name(notebook.stem + SIDECAR_SUFFIX)
 
@@ -36,28 +43,17 @@ def sidecar_path(notebook: Path) -> Path:
 def read_sidecar(notebook: Path) -> dict:
     path = sidecar_path(notebook)
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON: nothing recorded
         return {}
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("views", {}), dict):
+        return {}
+    return recorded
 
 
 def column_type(frame, name: str) -> str | None:  # noqa: ANN001 - pandas DataFrame
-    """The Feast type of a column, looking into object columns' values."""
-    import pandas as pd
-
-    series = frame[name]
-    found = feast_type_for_dtype(str(series.dtype))
-    if str(series.dtype) != "object":
-        return found
-    kind = pd.api.types.infer_dtype(series, skipna=True)
-    return {
-        "string": "String",
-        "boolean": "Bool",
-        "integer": "Int64",
-        "floating": "Float64",
-        "mixed-integer-float": "Float64",
-        "bytes": "Bytes",
-    }.get(kind)
+    """The Feast type of a column (see `types.feast_type_for_values`)."""
+    return feast_type_for_values(frame[name])
 
 
 def frame_columns(frame, names: Sequence[str], view: str, where: CellRef | None) -> tuple[Column, ...]:  # noqa: ANN001
@@ -65,6 +61,14 @@ def frame_columns(frame, names: Sequence[str], view: str, where: CellRef | None)
     columns = []
     for name in names:
         feast_type = column_type(frame, name)
+        if feast_type is None and str(frame[name].dtype) == "category":
+            raise UserError(
+                f"cannot know the Feast type of column {name!r} of {view!r}: its categories are "
+                f"{frame[name].cat.categories.dtype} (values: {frame[name].head(3).tolist()!r})",
+                where=where,
+                line=1,
+                fix="give pd.cut labels (labels=[...]), or cast the column: .astype(str)",
+            )
         if feast_type is None:
             raise UserError(
                 f"cannot know the Feast type of column {name!r} of {view!r}: "
@@ -102,16 +106,57 @@ def batch_features(frame, flags: FeatureFlags, where: CellRef | None, line: int 
         )
     for column in [flags.timestamp, *([flags.created] if flags.created else [])]:
         if not pd.api.types.is_datetime64_any_dtype(frame[column]):
+            unit = epoch_unit(frame[column])
+            how = f', unit="{unit}"' if unit else ""
+            what = f"; its values are epoch {unit}" if unit else ""
             raise UserError(
-                f"timestamp column {column!r} of {name!r} has dtype {frame[column].dtype}, not datetime",
+                f"timestamp column {column!r} of {name!r} has dtype {frame[column].dtype}, "
+                f"not datetime{what}",
                 where=where,
                 line=1,
-                fix=f"convert it: df[{column!r}] = pd.to_datetime(df[{column!r}], utc=True)",
+                fix=f"convert it: df[{column!r}] = pd.to_datetime(df[{column!r}]{how}, utc=True)",
             )
+    for key in flags.entities:
+        check_entity_key(frame[key], key, name, where, line)
     features = [str(c) for c in frame.columns if c not in required]
     if not features:
         raise UserError(f"{name!r} has no feature column", where=where, line=1)
     return frame_columns(frame, features, name, where)
+
+
+# Epoch numbers by magnitude: a 2001-2286 instant is 1e9-1e10 s, 1e12-1e13 ms, ...
+_EPOCH_UNITS = (("s", 1e11), ("ms", 1e14), ("us", 1e17), ("ns", float("inf")))
+
+
+def epoch_unit(values) -> str | None:  # noqa: ANN001 - a pandas Series
+    """The `pd.to_datetime` unit of a numeric column of epoch times, from its magnitude."""
+    import pandas as pd
+
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    biggest = values.abs().max()
+    if pd.isna(biggest) or biggest < 1e8:  # before 1973 in seconds: not an epoch column
+        return None
+    return next(unit for unit, limit in _EPOCH_UNITS if biggest < limit)
+
+
+def check_entity_key(values, key: str, view: str, where: CellRef | None, line: int = 1) -> None:  # noqa: ANN001
+    """Feast serializes a float key as `double_val`, which `materialize` cannot store."""
+    import pandas as pd
+
+    if not pd.api.types.is_float_dtype(values):
+        return
+    present = values.dropna()
+    integral = bool(((present % 1) == 0).all())
+    held = "integers" if integral else "fractions"
+    raise UserError(
+        f"entity key {key!r} of {view!r} has dtype {values.dtype} (it holds {held}): "
+        "Feast cannot materialize a float key",
+        where=where,
+        line=line,
+        fix=f'cast it in the cell: df[{key!r}] = df[{key!r}].astype("int64")' if integral
+        else f"use an integer or string key: df[{key!r}] = df[{key!r}].astype(str)",
+    )
 
 
 def load_transforms(files: Mapping[str, str], repo: Path) -> types.ModuleType:
@@ -236,12 +281,14 @@ def on_demand_columns(package: types.ModuleType, view: ViewSpec, upstream: Mappi
         ) from None
     if not isinstance(result, pd.DataFrame):
         raise UserError(f"{view.name!r} does not produce a DataFrame", where=view.cell.ref, line=1)
-    new = [str(c) for c in result.columns if c not in before]
+    fresh = view.result is not None and view.result.fresh
+    new = [str(c) for c in result.columns if fresh or c not in before]
     if not new:
+        frame = view.result_name
         raise UserError(
-            f"the on-demand cell {view.name!r} adds no column to {view.input_frame!r}",
+            f"the on-demand cell {view.name!r} adds no column to {frame!r}",
             where=view.cell.ref,
             line=2,
-            fix=f'assign new columns, e.g. {view.input_frame}["ratio"] = ...',
+            fix=f'assign new columns, e.g. {frame}["ratio"] = ..., or bind {view.name} to the new frame',
         )
     return frame_columns(result, new, view.name, view.cell.ref)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,10 +74,10 @@ class Summary:
         )
 
 
-def notebook_path(user_ns: dict) -> Path | None:
+def notebook_path(user_ns: dict, configured: str = "") -> Path | None:
     """The running notebook's file, where the front end tells us (else None)."""
-    candidates = [os.environ.get(NOTEBOOK_ENV), user_ns.get("__vsc_ipynb_file__"), user_ns.get("__session__"),
-                  os.environ.get("JPY_SESSION_NAME")]
+    candidates = [configured, os.environ.get(NOTEBOOK_ENV), user_ns.get("__vsc_ipynb_file__"),
+                  user_ns.get("__session__"), os.environ.get("JPY_SESSION_NAME")]
     for candidate in candidates:
         if not candidate or not str(candidate).endswith(".ipynb"):
             continue
@@ -85,6 +86,46 @@ def notebook_path(user_ns: dict) -> Path | None:
             if option.is_file():
                 return option.resolve()
     return None
+
+
+_KEYS_SEEN: dict[Path, tuple[float, frozenset[str]]] = {}
+
+
+def _feature_cell_keys(notebook: Path) -> frozenset[str]:
+    """`source_key`s of a notebook's `%%feature` cells (cached by modification time)."""
+    from nb2feast.infer import source_key
+    from nb2feast.select import is_feature_cell
+
+    mtime = notebook.stat().st_mtime
+    cached = _KEYS_SEEN.get(notebook)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    try:
+        cells = json.loads(notebook.read_text()).get("cells", [])
+    except (OSError, ValueError, AttributeError):
+        cells = []
+    keys = set()
+    for cell in cells if isinstance(cells, list) else []:
+        source = cell.get("source", "") if isinstance(cell, dict) else ""
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if cell.get("cell_type") == "code" and is_feature_cell(source):
+            keys.add(source_key(source))
+    _KEYS_SEEN[notebook] = (mtime, frozenset(keys))
+    return _KEYS_SEEN[notebook][1]
+
+
+def find_notebook_by_cell(source: str, folder: Path) -> tuple[Path | None, str]:
+    """The one notebook in `folder` holding this `%%feature` cell, for kernels started with
+    no notebook path (`jupyter nbconvert --execute`, papermill, nbclient); else (None, why)."""
+    from nb2feast.infer import source_key
+
+    key = source_key(source)
+    found = [nb for nb in sorted(folder.glob("*.ipynb")) if key in _feature_cell_keys(nb)]
+    if len(found) == 1:
+        return found[0].resolve(), ""
+    if not found:
+        return None, f"no notebook in {folder} holds this %%feature cell"
+    return None, f"several notebooks in {folder} hold this %%feature cell ({', '.join(p.name for p in found)})"
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:
@@ -102,6 +143,10 @@ class FeatureMagics(Magics):
 
     record = Bool(True, help="Record each view's dtypes in <notebook>.nb2feast.json").tag(config=True)
     repo = Unicode("feature_repo", help="Repository folder, relative to the notebook").tag(config=True)
+    notebook = Unicode(
+        "", help="The notebook file this kernel runs, where the front end does not say (headless runs)"
+    ).tag(config=True)
+    _told_unrecorded = False
 
     @cell_magic
     def feature(self, line: str, cell: str):  # noqa: ANN201 - a Summary for display
@@ -110,7 +155,7 @@ class FeatureMagics(Magics):
         except UserError as error:
             raise UsageError(f"%%feature: {error}") from None
         ns = self.shell.user_ns
-        reads, bound = _names(cell)
+        reads, nodes = _names(cell)
         frames = [n for n in reads if _is_frame(ns.get(n))]
         input_frame = None
         before_columns: list[str] = []
@@ -129,10 +174,18 @@ class FeatureMagics(Magics):
                 raise UsageError(f"%%feature {flags.name}: request column(s) {missing} are not in {input_frame}")
             if capture:
                 snapshot = ns[input_frame].copy()
-        frozen = _frozen_statistics(flags, cell, input_frame, ns, notebook_path(ns)) if flags.freeze else None
+        from nb2feast.dataflow import find_result_frame
+
+        frozen = _frozen_statistics(flags, cell, input_frame, ns, notebook_path(ns, self.notebook)) if flags.freeze else None
         result = self.shell.ex(cell)  # the cell runs unchanged, in the user's namespace
         del result
-        frame = ns.get(flags.name) if (not flags.on_demand or flags.name in bound) else ns.get(input_frame)
+        if flags.on_demand:
+            result = find_result_frame(nodes, flags.name, [input_frame])
+            if result is not None and result.fresh:
+                before_columns = []
+            frame = ns.get(result.name if result else input_frame)
+        else:
+            frame = ns.get(flags.name)
         features = self._check(flags, frame, before_columns)
         summary_features = tuple((n, str(frame[n].dtype), t) for n, t in features)
         hazards = self._hazards(flags, cell)
@@ -182,9 +235,13 @@ class FeatureMagics(Magics):
         from nb2feast.export import sidecar_key
         from nb2feast.infer import column_type, sidecar_path
 
-        notebook = notebook_path(self.shell.user_ns)
+        source_text = f"%%feature {line.strip()}\n{cell}"
+        notebook = notebook_path(self.shell.user_ns, self.notebook)
         if notebook is None:
-            return None
+            notebook, why = find_notebook_by_cell(source_text, Path.cwd())
+            if notebook is None:
+                self._tell_unrecorded(why)
+                return None
         source = NotebookCell(CellRef(str(notebook), 0, ""), f"%%feature {line.strip()}\n{cell}")
         key = sidecar_key(FeatureCell(source, flags, cell))
         path = sidecar_path(notebook)
@@ -207,6 +264,18 @@ class FeatureMagics(Magics):
         write_json_atomic(path, payload)
         return str(path)
 
+    def _tell_unrecorded(self, why: str) -> None:
+        """Once per kernel: the types were not recorded, why, and what to do."""
+        if self._told_unrecorded:
+            return
+        self._told_unrecorded = True
+        print(
+            f"nb2feast: dtypes not recorded: this kernel was not told its notebook's path and {why}; "
+            f"set {NOTEBOOK_ENV}=path/to/notebook.ipynb or run "
+            "`%config FeatureMagics.notebook = 'path/to/notebook.ipynb'`",
+            file=sys.stderr,
+        )
+
     @line_magic
     def feature_verify(self, line: str):  # noqa: ANN201 - HTML report
         """`%feature_verify [REPO]`: verify the current notebook against its repository."""
@@ -215,7 +284,7 @@ class FeatureMagics(Magics):
         from nb2feast.report import render_html
         from nb2feast.verify import verify_notebook
 
-        notebook = notebook_path(self.shell.user_ns)
+        notebook = notebook_path(self.shell.user_ns, self.notebook)
         if notebook is None:
             raise UsageError("%feature_verify: cannot tell which notebook this is; set NB2FEAST_NOTEBOOK")
         repo = Path(line.strip() or notebook.parent / self.repo)
@@ -249,20 +318,20 @@ def _is_frame(value) -> bool:  # noqa: ANN001
     return type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas")
 
 
-def _names(cell: str) -> tuple[list[str], set[str]]:
-    """(names the cell reads before binding them, in order; names it binds)."""
+def _names(cell: str) -> tuple[list[str], list]:
+    """(names the cell reads before binding them, in order; its statements' nodes)."""
     from nb2feast.analyze import analyze_cell
 
     try:
         _, statements = analyze_cell(cell, CellRef("<cell>", 0, ""), line_offset=1, order_base=0, in_feature_cell=True)
     except UserError:
-        return [], set()
+        return [], []
     free: list[str] = []
     bound: set[str] = set()
     for statement in statements:
         free.extend(n for n in sorted(statement.reads) if n not in bound and n not in free)
         bound |= statement.defines
-    return free, bound
+    return free, [statement.node for statement in statements]
 
 
 def _capture(directory: Path, flags, frame, snapshot, input_frame, features) -> None:  # noqa: ANN001

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from nb2feast.errors import UserError
 from nb2feast.infer import TRANSFORM_LOCK, load_transforms
+from nb2feast.targets import repo_target
 from nb2feast.write import MANIFEST
 
 
@@ -49,6 +50,7 @@ def table_columns(view: dict) -> list[str]:
 def build_feature_tables(repo: Path, progress: Callable[[str], None] | None = None) -> dict[str, Path]:
     """Recompute every batch view's table from the notebook's sources; atomic per table."""
     manifest = read_manifest(repo)
+    engine = repo_target(manifest).engine
     package = load_repo_transforms(repo)
     written = {}
     (repo / "data").mkdir(exist_ok=True)
@@ -58,7 +60,7 @@ def build_feature_tables(repo: Path, progress: Callable[[str], None] | None = No
         if progress:
             progress(f"building {view['name']}")
         with TRANSFORM_LOCK:
-            frame = getattr(package, view["name"]).build()
+            frame = _build(repo, getattr(package, view["name"]), view, engine)
         missing = [c for c in table_columns(view) if c not in frame.columns]
         if missing:
             raise UserError(
@@ -68,10 +70,24 @@ def build_feature_tables(repo: Path, progress: Callable[[str], None] | None = No
             )
         target = repo / view["table"]
         partial = target.with_suffix(".parquet.partial")
-        frame[table_columns(view)].to_parquet(partial, index=False)
+        # Spark reads microsecond timestamps only (pandas writes nanoseconds by default).
+        spark_ready = {"coerce_timestamps": "us", "allow_truncated_timestamps": True}
+        frame[table_columns(view)].to_parquet(
+            partial, index=False, **(spark_ready if engine == "spark" else {})
+        )
         os.replace(partial, target)
         written[view["name"]] = target
     return written
+
+
+def _build(repo: Path, module, view: dict, engine: str):  # noqa: ANN001, ANN202
+    """The view's feature table on the repository's engine: the cell in one pandas process,
+    or per entity key on Spark (`groupBy(entity).applyInPandas`)."""
+    if engine == "spark":
+        from nb2feast.targets.spark_engine import build_with_spark
+
+        return build_with_spark(repo, module, view, table_columns(view))
+    return module.build()
 
 
 def feast_apply(repo: Path) -> None:
@@ -86,10 +102,14 @@ def feast_apply(repo: Path) -> None:
 def apply_repo(repo: Path, progress: Callable[[str], None] | None = None) -> dict[str, Path]:
     """Build the feature tables with the generated transforms, then `feast apply`:
     the repository is then what `verify` and Feast's retrieval expect."""
+    repo_target(read_manifest(repo)).apply_env_defaults()
     tables = build_feature_tables(repo, progress)
     if progress:
         progress("feast apply")
     feast_apply(repo)
+    from nb2feast.freshness import record_applied
+
+    record_applied(repo)  # verify tells a registry built from other files by these
     return tables
 
 
@@ -99,6 +119,7 @@ def materialize_online(repo: Path, end: datetime | None = None) -> None:
 
     from nb2feast.feast_compat import feast_sqlite_converters
 
+    repo_target(read_manifest(repo)).apply_env_defaults()
     store = FeatureStore(repo_path=str(repo))
     end = end or datetime.now(timezone.utc) + timedelta(days=1)
     with feast_sqlite_converters():

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from nb2feast.errors import UserError
 from nb2feast.model import CellRef, NotebookCell
+from nb2feast.names import escape_text
+
+_UNPARSABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def read_notebook(path: Path, display: str | None = None) -> tuple[NotebookCell, ...]:
     """Read the code cells of `path`; `display` is how the notebook is named in messages."""
     import nbformat
 
-    name = display or str(path)
+    name = escape_text(display or str(path))
     try:
         notebook = nbformat.read(path, as_version=4)
     except FileNotFoundError:
         raise UserError("notebook not found", where=name) from None
-    except Exception as exc:  # nbformat raises NotJSONError, ValueError, UnicodeDecodeError, ...
+    except RecursionError:
+        raise UserError("cannot read the notebook: it is nested too deeply", where=name) from None
+    except OSError as exc:  # a symlink loop, a folder, no permission, a name too long
+        raise UserError(f"cannot read the notebook: {exc.strerror or exc}", where=name) from None
+    except Exception as exc:  # noqa: BLE001 - nbformat raises NotJSONError, ValueError, ...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(
             f"cannot read the notebook: {first[:200]}",
@@ -25,9 +33,39 @@ def read_notebook(path: Path, display: str | None = None) -> tuple[NotebookCell,
             fix="open it in Jupyter and save it again, or restore it from version control",
         ) from None
     cells = []
-    for index, cell in enumerate(notebook.cells):
-        if cell.get("cell_type") != "code":
+    listed = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(listed, list):
+        raise UserError("cannot read the notebook: it has no list of cells", where=name)
+    for index, cell in enumerate(listed):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        cell_id = cell.get("id") or f"cell-{index}"
-        cells.append(NotebookCell(ref=CellRef(name, index, cell_id), source=cell.get("source", "")))
+        raw_id = cell.get("id")
+        cell_id = escape_text(raw_id)[:80] if isinstance(raw_id, str) and raw_id else f"cell-{index}"
+        ref = CellRef(name, index, cell_id)
+        cells.append(NotebookCell(ref=ref, source=_checked_source(cell.get("source", ""), ref)))
     return tuple(cells)
+
+
+def _checked_source(source: object, ref: CellRef) -> str:
+    """A cell's source as text Python can parse: no NUL, no lone surrogate."""
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        raise UserError(
+            f"the cell's source is {type(source).__name__}, not text",
+            where=ref,
+            fix="open the notebook in Jupyter and save it again",
+        )
+    bad = _UNPARSABLE.search(source)
+    if bad is not None:
+        offset, char = bad.start(), bad.group()
+        line = source.count("\n", 0, offset) + 1
+        what = "a NUL character" if char == "\x00" else f"an unpaired surrogate {escape_text(char)}"
+        raise UserError(
+            f"the cell holds {what}, which Python cannot parse",
+            where=ref,
+            line=line,
+            col=offset - (source.rfind("\n", 0, offset) + 1) + 1,
+            fix="delete that character from the cell",
+        )
+    return source

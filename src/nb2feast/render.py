@@ -8,6 +8,7 @@ content, so a hand edit is detected before it is overwritten.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,9 @@ from libcst.helpers import parse_template_module
 from nb2feast import __version__
 from nb2feast.extract import ViewSpec
 from nb2feast.model import Column
+from nb2feast.names import comment_text, docstring_literal, name_problem
+from nb2feast.types import FEAST_TYPES
+from nb2feast.targets import SourceParts, Target, get_target
 
 HASH_PREFIX = "nb2feast-sha256: "
 
@@ -51,7 +55,7 @@ class ViewPlan:
 def with_header(text: str, comment: str, lines: Sequence[str]) -> str:
     """Prefix `text` with comment lines and the hash of `text` (hand-edit detection)."""
     digest = hashlib.sha256(text.encode()).hexdigest()
-    head = "".join(f"{comment} {line}\n" for line in lines)
+    head = "".join(f"{comment} {comment_text(line)}\n" for line in lines)
     return f"{head}{comment} {HASH_PREFIX}{digest}\n{text}"
 
 
@@ -59,9 +63,8 @@ def split_header(text: str) -> tuple[str | None, str]:
     """(recorded hash, body) of a generated file; hash None when there is no header."""
     lines = text.split("\n")
     for number, line in enumerate(lines[:8]):
-        _, sep, digest = line.partition(HASH_PREFIX)
-        if sep and line.lstrip().startswith(("#", "//")):
-            return digest.strip(), "\n".join(lines[number + 1 :])
+        if line.startswith((f"# {HASH_PREFIX}", f"// {HASH_PREFIX}")):
+            return line.partition(HASH_PREFIX)[2].strip(), "\n".join(lines[number + 1 :])
     return None, text
 
 
@@ -132,7 +135,7 @@ def _docstring(text: str) -> cst.SimpleStatementLine:
 
 
 def _triple(text: str) -> str:
-    return '"""' + text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '"""'
+    return docstring_literal(text)
 
 
 
@@ -144,7 +147,7 @@ def _transform_function(plan: ViewPlan) -> cst.Module:
     spec = plan.spec
     ref = spec.cell.ref
     params = ", ".join(f"{name}: pd.DataFrame" for name in spec.inputs)
-    result = spec.name if spec.binds_name else spec.inputs[0]
+    result = spec.result_name
     doc = f"{plan.notebook}, cell {ref.index} (id {ref.id}), verbatim; returns `{result}`."
     body = [_docstring(doc), *(s.node for s in spec.body), _return(result)]
     return parse_template_module(
@@ -154,27 +157,32 @@ def _transform_function(plan: ViewPlan) -> cst.Module:
     )
 
 
-def _load_inputs_function(plan: ViewPlan) -> cst.Module:
-    """`load_inputs()`: the notebook's loading code for the cell's input frames, by name."""
+@functools.lru_cache(maxsize=16_384)
+def _statement_code(node: cst.BaseStatement, depth: int) -> str:
+    """A statement's code at `depth` levels of indentation, laid out by LibCST (so multi-line
+    strings keep their text). Cached by node: a preprocessing statement shared by many
+    cells is laid out once, not once per cell."""
+    wrapped = node
+    for _ in range(depth):
+        wrapped = cst.If(test=cst.Name("_"), body=cst.IndentedBlock(body=[wrapped]))
+    return cst.Module(body=[wrapped]).code.split("\n", depth)[depth]
+
+
+def _load_inputs_function(plan: ViewPlan) -> str:
+    """`load_inputs()`: the notebook's loading code for the cell's input frames, by name.
+    Assembled from each statement's cached code: the cost does not grow with the number
+    of cells sharing a loading slice."""
     spec = plan.spec
-    loads = [
-        cst.parse_statement(f"{view} = {view}_transform.build()\n") for view in spec.upstream
-    ] + [s.node for s in spec.loading]
-    if not loads:
-        loads = [cst.parse_statement("pass\n")]
+    loads = [f"        {view} = {view}_transform.build()\n" for view in spec.upstream]
+    loads += [_statement_code(s.node, 2) for s in spec.loading]
     frames = ", ".join(f"{json.dumps(name)}: {name}" for name in spec.inputs)
-    return parse_template_module(
-        "def load_inputs() -> dict[str, pd.DataFrame]: {body}\n",
-        body=_block(
-            [
-                _docstring("The cell's input frames, loaded as the notebook loads them, from its folder."),
-                cst.With(
-                    items=[cst.WithItem(cst.parse_expression("contextlib.chdir(NOTEBOOK_DIR)"))],
-                    body=_block(loads),
-                ),
-                cst.parse_statement(f"return {{{frames}}}\n"),
-            ]
-        ),
+    doc = _triple("The cell's input frames, loaded as the notebook loads them, from its folder.")
+    return (
+        "def load_inputs() -> dict[str, pd.DataFrame]:\n"
+        f"    {doc}\n"
+        "    with contextlib.chdir(NOTEBOOK_DIR):\n"
+        + ("".join(loads) or "        pass\n")
+        + f"    return {{{frames}}}\n"
     )
 
 
@@ -207,7 +215,7 @@ def render_transform(plan: ViewPlan) -> str:
         f"NOTEBOOK_DIR = (pathlib.Path(__file__).resolve().parent / {folder}).resolve()\n"
     )
     parts.append(_transform_function(plan).code)
-    parts.append(_load_inputs_function(plan).code)
+    parts.append(_load_inputs_function(plan))
     if batch:
         parts.append(_build_function(plan))
     # Laid out by construction (PEP 8 blank lines); the cell's own code keeps its formatting.
@@ -223,14 +231,21 @@ def _support_block(statements: Sequence) -> str:
     chunks: list[str] = []
     previous_def = previous_import = False
     for statement in statements:
-        node = statement.node.with_changes(leading_lines=[l for l in statement.node.leading_lines if l.comment])
+        node = statement.node
         is_def = isinstance(node, (cst.FunctionDef, cst.ClassDef))
         is_import = m.matches(node, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()]))
         if chunks:
             chunks.append("\n\n" if (is_def or previous_def) else "\n" if previous_import and not is_import else "")
-        chunks.append(cst.Module(body=[node]).code)
+        chunks.append(_support_code(node))
         previous_def, previous_import = is_def, is_import
     return "".join(chunks)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _support_code(node: cst.BaseStatement) -> str:
+    """A module-level statement without its blank leading lines (kept: its comments)."""
+    kept = node.with_changes(leading_lines=[line for line in node.leading_lines if line.comment])
+    return cst.Module(body=[kept]).code
 
 
 def render_transforms_init(plans: Sequence[ViewPlan]) -> str:
@@ -265,8 +280,15 @@ def _list(items: Sequence[cst.BaseExpression]) -> cst.List:
     return cst.List([cst.Element(i) for i in items])
 
 
+def _feast_type(name: str) -> cst.Name:
+    """Feast types are names in the generated code: only from the closed set."""
+    if name not in FEAST_TYPES:
+        raise ValueError(f"not a Feast type: {name!r}")  # export refuses these before render
+    return cst.Name(name)
+
+
 def _field(column: Column) -> cst.Call:
-    return _call("Field", name=_string(column.name), dtype=cst.Name(column.feast_type))
+    return _call("Field", name=_string(column.name), dtype=_feast_type(column.feast_type))
 
 
 def _ttl(seconds: int) -> cst.BaseExpression:
@@ -283,12 +305,19 @@ def _tags(pairs: Sequence[tuple[str, str]]) -> cst.Dict | None:
 
 
 def _assign(target: str, value: cst.BaseExpression, comment: str) -> str:
-    return f"# {comment}\n{target} = {_layout(value, 0, f'{target} = ')}\n"
+    return f"# {comment_text(comment)}\n{target} = {_layout(value, 0, f'{target} = ')}\n"
 
 
 def entity_variable(key: str, taken: set[str]) -> str:
+    """`customer_id` -> `customer`; never a keyword, a generated import or a taken name."""
     base = key[:-3] if key.endswith("_id") and len(key) > 3 else key
-    return base if base not in taken else f"{base}_entity"
+    for candidate in (base, f"{base}_entity", f"{key}_entity"):
+        if candidate not in taken and name_problem(candidate) is None:
+            return candidate
+    number = 1
+    while f"entity_{number}" in taken:
+        number += 1
+    return f"entity_{number}"
 
 
 @dataclass(frozen=True)
@@ -315,17 +344,18 @@ _VALUE_TYPES = {"Int32": "INT32", "Int64": "INT64", "String": "STRING", "Bytes":
                 "Float32": "FLOAT", "Float64": "DOUBLE", "UnixTimestamp": "UNIX_TIMESTAMP"}
 
 
-def _batch_objects(plan: ViewPlan, entities: Mapping[str, EntityPlan]) -> list[str]:
+def _batch_objects(plan: ViewPlan, entities: Mapping[str, EntityPlan], target: Target) -> list[str]:
     flags = plan.spec.flags
     ref = plan.spec.cell.ref
     where = f"{plan.notebook}, cell {ref.index} (id {ref.id})"
-    source = _call(
-        "FileSource",
+    parts = SourceParts(
         name=_string(f"{plan.name}_source"),
         path=cst.parse_expression(f'str(REPO_DIR / "data" / "{plan.name}.parquet")'),
-        timestamp_field=_string(flags.timestamp),
-        created_timestamp_column=_string(flags.created) if flags.created else None,
+        table=_string(plan.name.upper()),
+        timestamp=_string(flags.timestamp),
+        created=_string(flags.created) if flags.created else None,
     )
+    source = _call(target.source_class, **target.source_kwargs(parts))
     keys = [entities[k] for k in flags.entities]
     view = _call(
         "FeatureView",
@@ -368,7 +398,7 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
         function_def = plan.python_udf.with_changes(name=cst.Name(function))
     else:
         frame = spec.input_frame or "inputs"
-        result = spec.name if spec.binds_name else frame
+        result = spec.result_name
         selection = cst.parse_statement(f"return {result}[{json.dumps([c.name for c in plan.columns])}]\n")
         body = [*(s.node for s in spec.support), *(s.node for s in spec.body), selection]
         function_def = parse_template_module(
@@ -378,9 +408,10 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
         ).body[0]
 
     why = "the served view" if function == plan.name else "pandas twin, for batch retrieval and parity"
-    comment = f"# {plan.notebook}, cell {ref.index} (id {ref.id}): {why}, mode={mode}.\n"
+    where = comment_text(f"{plan.notebook}, cell {ref.index} (id {ref.id})")
+    comment = f"# {where}: {why}, mode={mode}.\n"
     if mode == "pandas" and function == plan.name:
-        comment += f"# Pandas mode: {plan.pandas_reason}.\n"
+        comment += f"# Pandas mode: {comment_text(plan.pandas_reason)}.\n"
     return comment + "@" + _layout(decorator, 0, "@") + "\n" + cst.Module(body=[function_def]).code
 
 
@@ -399,7 +430,10 @@ def _on_demand_objects(plan: ViewPlan) -> list[str]:
     return objects
 
 
-def render_definitions(plans: Sequence[ViewPlan], entities: Sequence[EntityPlan]) -> str:
+def render_definitions(
+    plans: Sequence[ViewPlan], entities: Sequence[EntityPlan], target: Target | None = None
+) -> str:
+    target = target or get_target(None)
     by_key = {e.key: e for e in entities}
     types_used = sorted(
         {c.feast_type for p in plans for c in p.columns}
@@ -409,12 +443,15 @@ def render_definitions(plans: Sequence[ViewPlan], entities: Sequence[EntityPlan]
     has_batch = any(not p.spec.flags.on_demand for p in plans)
     has_odfv = any(p.spec.flags.on_demand for p in plans)
     has_request = any(p.spec.flags.requests for p in plans)
-    feast_names = ["Field"] + (["Entity", "FeatureView", "FileSource", "ValueType"] if has_batch else [])
+    feast_names = ["Field"] + (["Entity", "FeatureView", "ValueType"] if has_batch else [])
+    feast_names += [target.source_class] if has_batch and target.imports_from_feast else []
     feast_names += ["RequestSource"] if has_request else []
     imports = ["from datetime import timedelta", "from pathlib import Path", ""]
     if has_odfv:
         imports += ["import pandas as pd"]
     imports += [f"from feast import {', '.join(sorted(feast_names))}"]
+    if has_batch and not target.imports_from_feast:
+        imports += [f"from {target.source_module} import {target.source_class}"]
     if has_odfv:
         imports += ["from feast.on_demand_feature_view import on_demand_feature_view"]
     imports += [f"from feast.types import {', '.join(types_used)}"] if types_used else []
@@ -433,38 +470,31 @@ def render_definitions(plans: Sequence[ViewPlan], entities: Sequence[EntityPlan]
         )
         parts.append(_assign(entity.variable, value, f"The key of {', '.join(entity.views)}."))
     for plan in plans:
-        parts.extend(_on_demand_objects(plan) if plan.spec.flags.on_demand else _batch_objects(plan, by_key))
+        parts.extend(_on_demand_objects(plan) if plan.spec.flags.on_demand else _batch_objects(plan, by_key, target))
     code = parts[0] + "\n\n" + "\n\n".join(p.strip("\n") + "\n" for p in parts[1:])
     notebooks = sorted({p.notebook for p in plans})
     return with_header(code, "#", _header_lines(None, notebooks))
 
 
-FEATURE_STORE_YAML = """\
-project: {project}
-# Paths are relative to this folder.
-registry: data/registry.db
-provider: local
-offline_store:
-  type: duckdb
-online_store:
-  type: sqlite
-  path: data/online_store.db
-entity_key_serialization_version: 3
-"""
-
 FEASTIGNORE = "# Plain pandas modules: `feast apply` must not import them.\ntransforms/\n"
 
 
 def render_repo(
-    plans: Sequence[ViewPlan], entities: Sequence[EntityPlan], transforms: Mapping[str, str], project: str
+    plans: Sequence[ViewPlan],
+    entities: Sequence[EntityPlan],
+    transforms: Mapping[str, str],
+    project: str,
+    target: Target | None = None,
 ) -> dict[str, str]:
-    """Every generated file of the repository, by relative path (the manifest is separate)."""
+    """Every generated file of the repository, by relative path (the manifest is separate).
+    The target decides feature_store.yaml and the batch sources."""
+    target = target or get_target(None)
     notebooks = sorted({p.notebook for p in plans})
     header = _header_lines(None, notebooks)
     files = {
-        "feature_store.yaml": with_header(FEATURE_STORE_YAML.format(project=project), "#", header),
+        "feature_store.yaml": with_header(target.feature_store_yaml(project), "#", header),
         ".feastignore": with_header(FEASTIGNORE, "#", header),
-        "definitions.py": render_definitions(plans, entities),
+        "definitions.py": render_definitions(plans, entities, target),
         **transforms,
     }
     return dict(sorted(files.items()))

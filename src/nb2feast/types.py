@@ -1,4 +1,5 @@
-"""dtype names <-> Feast type names, as strings (no pandas, no Feast imported)."""
+"""dtype -> Feast type: the one mapping (dtype names as strings; pandas only imported to look
+into a column's values or categories). No Feast imported."""
 
 from __future__ import annotations
 
@@ -40,14 +41,45 @@ FEAST_TO_DTYPE = {
 
 
 def feast_type_for_dtype(dtype: str) -> str | None:
-    """The Feast type for a pandas dtype string, or None when there is none."""
+    """The Feast type for a pandas dtype string, or None when there is none.
+
+    Pandas' nullable dtypes map like their numpy twins (`Int64` -> Int64, `Float32` ->
+    Float32, `boolean` -> Bool), `string[pyarrow]`/`string[python]` -> String.
+    """
     text = dtype.strip()
     low = text.lower()
     if low.startswith("datetime64"):
         return "UnixTimestamp"
-    if low in _DTYPE_TO_FEAST:
-        return _DTYPE_TO_FEAST[low]
-    return None
+    if low.startswith("string[") or low in ("large_string[pyarrow]", "string[pyarrow_numpy]"):
+        return "String"
+    if low.endswith("[pyarrow]"):  # ArrowDtype: int64[pyarrow], bool[pyarrow], double[pyarrow]
+        low = {"double": "float64", "float": "float32", "large_string": "string"}.get(low[:-9], low[:-9])
+    return _DTYPE_TO_FEAST.get(low)
+
+
+# What `pd.api.types.infer_dtype` says about an object column's values -> Feast type.
+_INFERRED_TO_FEAST = {
+    "string": "String",
+    "boolean": "Bool",
+    "integer": "Int64",
+    "floating": "Float64",
+    "mixed-integer-float": "Float64",
+    "bytes": "Bytes",
+}
+
+
+def feast_type_for_values(values) -> str | None:
+    """The Feast type of a column from its dtype, looking into object columns' values and
+    into a `category` column's categories (`pd.cut(..., labels=[...])`, `.astype("category")`)."""
+    import pandas as pd
+
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return feast_type_for_values(dtype.categories)
+    found = feast_type_for_dtype(str(dtype))
+    if str(dtype) != "object":
+        return found
+    return _INFERRED_TO_FEAST.get(pd.api.types.infer_dtype(values, skipna=True))
 
 
 def feast_type_name(text: str) -> str:

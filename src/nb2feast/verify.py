@@ -1,17 +1,20 @@
-"""`nb2feast verify`: prove on sample data that Feast serves what the notebook computed.
+"""`nb2feast verify`: prove on sample data that Feast serves what the notebook computes now.
 
-Runs the notebook in a fresh kernel with `NB2FEAST_CAPTURE_DIR` set, so every
-`%%feature` cell leaves its input and output frames behind; then, for each view in the
-repository's manifest, retrieves the same rows through Feast (offline, and online after
-materializing) and compares. Only `run_notebook` and `FeastSession` touch a kernel or
+In order: is the repository what `export` writes from the notebook as it is now, and was
+Feast's registry built from these files (`nb2feast.freshness`)? Then the notebook runs in
+a fresh kernel with `NB2FEAST_CAPTURE_DIR` set, so every `%%feature` cell leaves the rows
+it read and produced behind; for each view the same rows go through Feast (offline, and
+online after materializing) and Feast's answer is compared with the cell's own output: the
+notebook is the oracle, the generated modules are what is under test. Batch views are
+time-travelled (`nb2feast.timetravel`). A phase that raises is reported on its view; the
+other views are still checked. Only `run_notebook` and `FeastSession` touch a kernel or
 Feast; sampling, the notebook's point-in-time answer and the comparison are pure.
-Batch views are also time-travelled (`nb2feast.timetravel`): their NB2F310 hazards join
-the static ones export wrote into the manifest.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -20,36 +23,85 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from nb2feast import timetravel
-from nb2feast.compare import ROW_ID, Comparison, FeatureToCheck, compare_frames
+from nb2feast.compare import ROW_ID, Comparison, FeatureToCheck, compare_frames, values_equal
 from nb2feast.errors import UserError
 from nb2feast.feast_compat import feast_sqlite_converters
-from nb2feast.materialize import apply_repo, read_manifest
-from nb2feast.model import CellRef, Hazard, ParityCheck, ParityReport, ViewParity
+from nb2feast.freshness import Freshness, notebook_drift, read_applied, served_drift
+from nb2feast.model import (
+    CAPTURE_ENV,
+    NOTEBOOK_ENV,
+    PHASES,
+    CaptureMeta,
+    CellRef,
+    Hazard,
+    Manifest,
+    ParityCheck,
+    ParityReport,
+    ViewEntry,
+    ViewError,
+    ViewParity,
+)
 from nb2feast.sample import (
     ENTITY_TS,
     latest_per_key,
     point_in_time,
-    sample_entity_rows,
-    sample_input_rows,
+    stratified_entity_rows,
+    stratified_input_rows,
 )
+from nb2feast.targets import repo_target
 
-CAPTURE_ENV = "NB2FEAST_CAPTURE_DIR"
-NOTEBOOK_ENV = "NB2FEAST_NOTEBOOK"
 CELL_TIMEOUT_SECONDS = 1800
 # Online lookups cost per row (unlike the offline join), so they get a capped sample.
 ONLINE_ROWS = 1000
-PHASES = ("apply", "run_notebook", "sample", "offline", "materialize", "online", "compare", "time_travel")
+# On-demand online checks write source rows into the online store, one row per key at a time.
+ONLINE_ROUNDS = 4
+MANIFEST = "nb2feast.json"
 
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A feature repository loaded once: its folder and its manifest, passed down as one."""
+
+    path: Path
+    manifest: Manifest
+
+    @property
+    def views(self) -> dict[str, ViewEntry]:
+        return {v.name: v for v in self.manifest.views}
+
+    @property
+    def registry_ready(self) -> bool:
+        tables = [self.path / v.table for v in self.manifest.views if v.kind == "batch"]
+        return (self.path / "data" / "registry.db").is_file() and all(t.is_file() for t in tables)
+
+
+def load_repository(repo: Path) -> Repository:
+    """The repository's `nb2feast.json`, typed; a missing or broken one is the user's to fix."""
+    repo = Path(repo)
+    try:
+        data = json.loads((repo / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise UserError(
+            f"{repo} is not an nb2feast repository (no {MANIFEST})",
+            where=str(repo),
+            fix="run `nb2feast export NOTEBOOK --out DIR` first",
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{MANIFEST} is not valid JSON: {exc}", where=str(repo)) from None
+    return Repository(repo, Manifest.from_json(data))
+
+
+def load_manifest(repo: Path) -> Manifest:
+    return load_repository(repo).manifest
 
 
 def verify_notebook(
@@ -62,43 +114,60 @@ def verify_notebook(
     atol: float = 1e-12,
     progress: Progress | None = None,
 ) -> ParityReport:
-    """Run `notebook`, then check every view of the feature repository `repo` against it."""
-    notebook, repo = Path(notebook), Path(repo)
+    """Check `repo` against the notebook as it is now, run it, and compare every view."""
+    notebook = Path(notebook)
     say = progress or (lambda _message: None)
-    manifest = load_manifest(repo)
+    repository = load_repository(Path(repo))
     timings = Timings()
+    with timings("freshness"):
+        say("checking the repository against the notebook as it is now")
+        freshness = notebook_drift(_notebooks(notebook, repository), repository.path, repository.manifest)
+    failure: ViewError | None = None
+    notes: list[str] = []
     with timings("apply"):
-        ensure_applied(repo, manifest, say)
+        applied = read_applied(repository.path)
+        if applied is not None and repository.registry_ready:
+            freshness.merge(served_drift(repository.path, repository.manifest, applied))
+        else:
+            say("building the feature tables and running feast apply")
+            try:
+                from nb2feast.materialize import apply_repo
+
+                apply_repo(repository.path)
+                notes.append(
+                    "verify built the feature tables and ran feast apply "
+                    "(no record of what the registry was built from)"
+                )
+            except Exception as exc:  # noqa: BLE001 - reported on every view, report still printed
+                failure = ViewError("apply", f"{type(exc).__name__}: {exc}")
     with tempfile.TemporaryDirectory(prefix="nb2feast-capture-") as tmp:
         with timings("run_notebook"):
             run_notebook(notebook, Path(tmp), say)
         return verify_captures(
-            repo,
+            repository.path,
             Path(tmp),
             notebook=str(notebook),
-            manifest=manifest,
+            manifest=repository.manifest,
             sample=sample,
             seed=seed,
             rtol=rtol,
             atol=atol,
             progress=say,
             timings=timings,
+            freshness=freshness,
+            failure=failure,
+            notes=notes,
         )
 
 
-def load_manifest(repo: Path) -> dict:
-    """The repository's `nb2feast.json`; a missing or broken one is the user's to fix."""
-    return read_manifest(Path(repo))
-
-
-def ensure_applied(repo: Path, manifest: dict, say: Progress) -> None:
-    """A repository fresh from `export` is made ready first: its feature tables built by the
-    generated transforms and `feast apply` run. One already applied is left as it is."""
-    tables = [repo / v["table"] for v in manifest["views"] if v["kind"] == "batch"]
-    if (repo / "data" / "registry.db").is_file() and all(t.is_file() for t in tables):
-        return
-    say("building the feature tables and running feast apply")
-    apply_repo(repo)
+def _notebooks(notebook: Path, repository: Repository) -> list[Path]:
+    """The notebooks `export` writes this repository from: this one and any others it lists."""
+    found = [notebook]
+    for listed in repository.manifest.notebooks:
+        path = (repository.path / listed).resolve()
+        if path != notebook.resolve() and path.is_file():
+            found.append(path)
+    return found
 
 
 def run_notebook(notebook: Path, capture_dir: Path, progress: Progress) -> None:
@@ -171,11 +240,11 @@ class Timings:
 
 @dataclass(frozen=True)
 class Capture:
-    """What a `%%feature` cell left in the capture dir."""
+    """What a `%%feature` cell left in the capture dir (see `CaptureMeta`)."""
 
     output: pd.DataFrame
     input: pd.DataFrame | None
-    meta: dict
+    meta: CaptureMeta
 
 
 def load_capture(capture_dir: Path, name: str) -> Capture | None:
@@ -188,7 +257,7 @@ def load_capture(capture_dir: Path, name: str) -> Capture | None:
     return Capture(
         output=pd.read_parquet(output),
         input=pd.read_parquet(inp) if inp.exists() else None,
-        meta=json.loads(meta.read_text()) if meta.exists() else {},
+        meta=CaptureMeta.from_json(json.loads(meta.read_text())) if meta.exists() else CaptureMeta(name),
     )
 
 
@@ -197,24 +266,33 @@ def verify_captures(
     capture_dir: Path,
     *,
     notebook: str = "",
-    manifest: dict | None = None,
+    manifest: Manifest | dict | None = None,
     sample: int = 1000,
     seed: int = 0,
     rtol: float = 1e-9,
     atol: float = 1e-12,
     progress: Progress | None = None,
     timings: Timings | None = None,
+    freshness: Freshness | None = None,
+    failure: ViewError | None = None,
+    notes: Sequence[str] = (),
 ) -> ParityReport:
     """Check every view of `repo` against the frames captured in `capture_dir`."""
     repo = Path(repo)
-    manifest = manifest if manifest is not None else load_manifest(repo)
+    if manifest is None:
+        manifest = load_manifest(repo)
+    elif isinstance(manifest, dict):
+        manifest = Manifest.from_json(manifest)
+    target = repo_target(manifest)
+    target.apply_env_defaults()
     say = progress or (lambda _message: None)
     timings = timings or Timings()
-    views = manifest.get("views", [])
+    freshness = freshness or Freshness()
+    views = {v.name: v for v in manifest.views}
     run = _Run(
         repo=repo,
-        views={v["name"]: v for v in views},
-        captures={v["name"]: load_capture(Path(capture_dir), v["name"]) for v in views},
+        views=views,
+        captures={name: load_capture(Path(capture_dir), name) for name in views},
         rng=np.random.default_rng(seed),
         sample=sample,
         rtol=rtol,
@@ -222,24 +300,49 @@ def verify_captures(
         say=say,
         timings=timings,
     )
-    say(f"opening the feature store in {repo}")
-    with timings("open_store"):
-        run.session = FeastSession(repo)
-    results = run.all_views()
+    states = {name: _State() for name in views}
+    if failure is not None:
+        for state in states.values():
+            state.error = failure
+    else:
+        say(f"opening the feature store in {repo}")
+        try:
+            with timings("open_store"):
+                run.session = FeastSession(repo)
+        except Exception as exc:  # noqa: BLE001 - every view says so; the report is still printed
+            for state in states.values():
+                state.error = ViewError("open_store", f"{type(exc).__name__}: {exc}")
+        else:
+            run.check_all(states)
     with timings("time_travel"):
-        leaks = timetravel.check_repo(repo, views, say)
+        leaks = run.time_travel(states)
+    results = [
+        ViewParity(
+            name=name,
+            kind=view.kind,
+            checks=tuple(states[name].checks),
+            error=states[name].error,
+            stale=tuple(freshness.stale.get(name, ())),
+            notes=tuple(states[name].notes),
+            coverage=states[name].coverage,
+            engine=target.engine if view.kind == "batch" else None,
+        )
+        for name, view in views.items()
+    ]
+    results += [
+        ViewParity(name=name, kind=view.kind, checks=(), stale=tuple(freshness.stale.get(name, ())))
+        for name, view in freshness.new_views.items()
+        if name not in views
+    ]
     return ParityReport(
-        notebook=notebook or ", ".join(manifest.get("notebooks", [])),
+        notebook=notebook or ", ".join(manifest.notebooks),
         repo=str(repo),
-        views=results,
-        hazards=_hazards(manifest) + leaks,
+        views=tuple(results),
+        hazards=tuple(manifest.hazards) + leaks,
         timings=timings.rounded(),
+        notes=(*notes, *freshness.notes),
+        cells=tuple((v.name, v.cell_index) for v in [*views.values(), *freshness.new_views.values()]),
     )
-
-
-def _hazards(manifest: dict) -> tuple[Hazard, ...]:
-    known = {f.name for f in fields(Hazard)}
-    return tuple(Hazard(**{k: v for k, v in h.items() if k in known}) for h in manifest.get("hazards", []))
 
 
 class FeastSession:
@@ -292,6 +395,10 @@ class FeastSession:
             )
             return response.to_df()
 
+    def write_online(self, view: str, frame: pd.DataFrame) -> None:
+        with _quiet():
+            self.store.write_to_online_store(view, frame)
+
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
@@ -302,11 +409,20 @@ def _quiet() -> Iterator[None]:
 
 
 @dataclass
-class _Pending:
-    """A view's sampled rows and notebook answers, kept from the offline to the online pass."""
+class _State:
+    """A view's progress through one verify run."""
 
-    rows: pd.DataFrame
     checks: list[ParityCheck] = field(default_factory=list)
+    error: ViewError | None = None
+    notes: list[str] = field(default_factory=list)
+    coverage: dict = field(default_factory=dict)
+    rows: pd.DataFrame | None = None  # the sampled entity rows Feast gets (with ROW_ID)
+    inputs: pd.DataFrame | None = None  # on demand: the cell's input rows, indexed by ROW_ID
+    outputs: pd.DataFrame | None = None  # on demand: the cell's output rows, indexed by ROW_ID
+
+    def fail(self, phase: str, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = ViewError(phase, f"{type(exc).__name__}: {exc}")
 
 
 @dataclass
@@ -314,7 +430,7 @@ class _Run:
     """One verify run: the repo, the captures, the sample, and where time goes."""
 
     repo: Path
-    views: dict[str, dict]
+    views: dict[str, ViewEntry]
     captures: dict[str, Capture | None]
     rng: np.random.Generator
     sample: int
@@ -325,230 +441,328 @@ class _Run:
     session: FeastSession | None = None
     transforms: ModuleType | None = None
 
-    def transform_module(self, name: str) -> ModuleType:
-        """A view's generated module, from the repository's transforms package (imported
-        once): modules import each other (`from . import customer_30d`)."""
+    def transform_package(self) -> ModuleType:
+        """The repository's transforms package, imported once (modules import each other)."""
         if self.transforms is None:
             from nb2feast.materialize import load_repo_transforms
 
             self.transforms = load_repo_transforms(self.repo)
-        module = getattr(self.transforms, name, None)
-        if module is None:
-            raise FileNotFoundError(f"no generated module transforms/{name}.py in {self.repo}")
-        return module
+        return self.transforms
 
-    def all_views(self) -> tuple[ViewParity, ...]:
-        """Offline for every view, one materialize, then online for every view."""
-        pending: dict[str, _Pending | ViewParity] = {}
+    def check_all(self, states: dict[str, _State]) -> None:
+        """Offline for every view, one materialize, online for batch views, then on demand."""
         for name, view in self.views.items():
-            capture = self.captures[name]
-            if capture is None or (view["kind"] == "on_demand" and capture.input is None):
-                pending[name] = _not_run(view)
+            state, capture = states[name], self.captures[name]
+            if capture is None or (view.kind == "on_demand" and capture.input is None):
+                state.error = ViewError(
+                    "run_notebook", f"the notebook did not capture this view: did {view.where} run %%feature?"
+                )
                 continue
             self.say(f"{name}: offline retrieval")
-            if view["kind"] == "batch":
-                pending[name] = self.batch_offline(view, capture)
-            else:
-                pending[name] = self.on_demand_offline(view, capture)
-        self.materialize()
-        out = []
+            offline = self.batch_offline if view.kind == "batch" else self.on_demand_offline
+            _guard(state, "offline", offline, view, capture, state)
+        self.materialize(states)
         for name, view in self.views.items():
-            state = pending[name]
-            if isinstance(state, ViewParity):
-                out.append(state)
-                continue
-            if view["kind"] == "batch" and not view.get("offline_only"):
+            state = states[name]
+            if view.kind == "batch" and not view.offline_only and state.error is None and state.rows is not None:
                 self.say(f"{name}: online retrieval")
-                state.checks.append(self.batch_online(view, self.captures[name], state.rows))
-            elif view["kind"] == "on_demand" and self._online_servable(view):
+                _guard(state, "online", self.batch_online, view, self.captures[name], state)
+        written: set[str] = set()
+        for name, view in self.views.items():
+            state = states[name]
+            if view.kind == "on_demand" and self._online_servable(view) and state.error is None and state.rows is not None:
                 self.say(f"{name}: online retrieval")
-                state.checks.extend(self.on_demand_online(view, state.rows))
-            out.append(ViewParity(name=name, kind=view["kind"], checks=tuple(state.checks)))
-        return tuple(out)
+                _guard(state, "online", self.on_demand_online, view, state, written)
+        if written:
+            self.say("restoring the online store")
+            self.materialize(states)
 
     # batch views ------------------------------------------------------------------
 
-    def batch_offline(self, view: dict, capture: Capture) -> _Pending:
-        keys, ts, names = view["entities"], view["timestamp"], _feature_names(view)
+    def batch_offline(self, view: ViewEntry, capture: Capture, state: _State) -> None:
+        keys, ts, names = list(view.entities), view.timestamp, view.feature_names
         table = capture.output
+        present = [n for n in names if n in table.columns]
         with self.timings("sample"):
-            rows = sample_entity_rows(table, keys, ts, self.sample, self.rng, view.get("ttl_seconds") or 0)
-            expected = point_in_time(
-                rows,
-                table,
-                keys,
-                ts,
-                [n for n in names if n in table.columns],
-                created=view.get("created"),
-                ttl_seconds=view.get("ttl_seconds") or 0,
+            rows, coverage = stratified_entity_rows(
+                table, keys, ts, self.sample, self.rng, view.ttl_seconds or 0, present
             )
-        specs = self._specs(view, table)
-        check = self._retrieve_and_compare(
-            "offline",
-            lambda: self.session.historical(rows, [f"{view['name']}:{n}" for n in names]),
-            expected,
-            specs,
-            context=[*keys, ENTITY_TS],
+            expected = point_in_time(
+                rows, table, keys, ts, present, created=view.created, ttl_seconds=view.ttl_seconds or 0
+            )
+        state.rows, state.coverage = rows, coverage
+        state.checks.append(
+            self._retrieve_and_compare(
+                "offline",
+                lambda: self.session.historical(rows, [f"{view.name}:{n}" for n in names]),
+                expected,
+                self._specs(view, table),
+                context=[*keys, ENTITY_TS],
+            )
         )
-        return _Pending(rows=rows, checks=[check])
 
-    def batch_online(self, view: dict, capture: Capture, rows: pd.DataFrame) -> ParityCheck:
-        keys, names = view["entities"], _feature_names(view)
+    def batch_online(self, view: ViewEntry, capture: Capture, state: _State) -> None:
+        keys, names = list(view.entities), view.feature_names
         table = capture.output
         with self.timings("sample"):
-            distinct = rows[keys].drop_duplicates().head(ONLINE_ROWS).reset_index(drop=True)
+            distinct = state.rows[keys].drop_duplicates().head(ONLINE_ROWS).reset_index(drop=True)
             latest = latest_per_key(
-                table, keys, view["timestamp"], [n for n in names if n in table.columns], created=view.get("created")
+                table, keys, view.timestamp, [n for n in names if n in table.columns], created=view.created
             )
             expected = distinct.merge(latest, on=keys, how="left")
             expected.index = pd.RangeIndex(len(expected), name=ROW_ID)
             entity_rows = distinct.to_dict("records")
 
         def fetch() -> pd.DataFrame:
-            got = self.session.online([f"{view['name']}:{n}" for n in names], entity_rows)
+            got = self.session.online([f"{view.name}:{n}" for n in names], entity_rows)
             return got.assign(**{ROW_ID: np.arange(len(got))})
 
-        return self._retrieve_and_compare(
-            "online", fetch, expected, self._specs(view, table), context=[*keys, view["timestamp"]]
+        state.checks.append(
+            self._retrieve_and_compare(
+                "online", fetch, expected, self._specs(view, table), context=[*keys, view.timestamp]
+            )
         )
 
-    def materialize(self) -> None:
-        """One materialize over the time range of every online batch view's data."""
+    def materialize(self, states: dict[str, _State]) -> None:
+        """One materialize over the time range of every online batch view's data; when it
+        raises, one per view, so the error lands on the view that caused it."""
         online = [
             v for v in self.views.values()
-            if v["kind"] == "batch" and not v.get("offline_only") and self.captures[v["name"]] is not None
+            if v.kind == "batch" and not v.offline_only and self.captures[v.name] is not None
+            and states[v.name].error is None
         ]
-        if not online:
+        spans = {}
+        for view in online:
+            stamps = _utc(self.captures[view.name].output[view.timestamp]).dropna()
+            if not stamps.empty:
+                spans[view.name] = (stamps.min() - pd.Timedelta(seconds=1), stamps.max() + pd.Timedelta(seconds=1))
+        if not spans:
             return
-        stamps = pd.concat(
-            [_utc(self.captures[v["name"]].output[v["timestamp"]]) for v in online], ignore_index=True
-        ).dropna()
-        if stamps.empty:
-            return
-        self.say(f"materializing {len(online)} feature view(s)")
+        self.say(f"materializing {len(spans)} feature view(s)")
+        start = min(s for s, _ in spans.values())
+        end = max(e for _, e in spans.values())
         with self.timings("materialize"):
-            self.session.materialize(
-                stamps.min() - pd.Timedelta(seconds=1),
-                stamps.max() + pd.Timedelta(seconds=1),
-                [v["name"] for v in online],
-            )
+            try:
+                self.session.materialize(start, end, list(spans))
+                return
+            except Exception:  # noqa: BLE001, S110 - retried per view below, to name the one at fault
+                pass
+            for name, (first, last) in spans.items():
+                _guard(states[name], "materialize", self.session.materialize, first, last, [name])
 
     # on-demand views --------------------------------------------------------------
 
-    def on_demand_offline(self, view: dict, capture: Capture) -> _Pending:
-        keys, ts, requests = self._odfv_columns(view, capture.input)
+    def on_demand_offline(self, view: ViewEntry, capture: Capture, state: _State) -> None:
+        """Feast gets the rows the cell read (keys, time, request columns); its answer is
+        compared with what the cell produced on those rows in the fresh kernel run."""
+        inputs, outputs = capture.input.reset_index(drop=True), capture.output.reset_index(drop=True)
+        if len(inputs) != len(outputs):
+            raise ValueError(
+                f"the cell returned {len(outputs)} rows for {len(inputs)} input rows; "
+                "verify compares an on-demand cell row by row"
+            )
+        keys, ts, requests = self._odfv_columns(view, inputs)
+        upstream = [f for _, f in self._upstream(view) if f in inputs.columns]
         with self.timings("sample"):
-            picked = sample_input_rows(capture.input[[*keys, ts, *requests]], self.sample, self.rng)
-            rows = picked.rename(columns={ts: ENTITY_TS}) if ts != ENTITY_TS else picked
-        checks = []
-        for served, mode in self.session.odfv_modes(view["name"]):
-            checks.append(self._on_demand_check("offline", view, capture, served, mode, rows, keys, ts, requests))
-        if not checks:
-            checks.append(_error_check("offline", f"no on-demand view {view['name']!r} is registered"))
-        return _Pending(rows=rows, checks=checks)
+            rows, positions, coverage = stratified_input_rows(
+                inputs[[*keys, ts, *requests, *upstream]], self.sample, self.rng, keys, [*upstream, *requests]
+            )
+            entity = rows[[*keys, ts, *requests, ROW_ID]]
+            entity = entity.rename(columns={ts: ENTITY_TS}) if ts != ENTITY_TS else entity
+        ids = pd.Index(rows[ROW_ID].to_numpy(), name=ROW_ID)
+        state.rows, state.coverage = entity, coverage
+        state.inputs = inputs.iloc[positions].set_axis(ids)
+        state.outputs = outputs.iloc[positions][[n for n in view.feature_names if n in outputs.columns]].set_axis(ids)
+        modes = self.session.odfv_modes(view.name)
+        if not modes:
+            state.checks.append(_error_check("offline", f"no on-demand view {view.name!r} is registered"))
+        for served, mode in modes:
+            refs = self._refs(view, served)
+            state.checks.append(
+                self._on_demand_check(
+                    "offline", view, served, mode, lambda refs=refs: self.session.historical(entity, refs),
+                    state, ids, context=[*keys, ENTITY_TS],
+                )
+            )
 
-    def on_demand_online(self, view: dict, rows: pd.DataFrame) -> list[ParityCheck]:
-        capture = self.captures[view["name"]]
+    def on_demand_online(self, view: ViewEntry, state: _State, written: set[str]) -> None:
+        """The same input rows online: each source view's values as the cell saw them are
+        written to the online store (one row per key at a time), then Feast serves the view."""
+        capture = self.captures[view.name]
         keys, _ts, requests = self._odfv_columns(view, capture.input)
-        online_rows = rows.head(ONLINE_ROWS).drop(columns=ENTITY_TS)
-        return [
-            self._on_demand_check("online", view, capture, served, mode, online_rows, keys, None, requests)
-            for served, mode in self.session.odfv_modes(view["name"])
-        ]
+        rows = state.rows.head(ONLINE_ROWS).dropna(subset=keys)
+        rounds = rows.groupby(keys, sort=False).cumcount().to_numpy()
+        rows = rows[rounds < ONLINE_ROUNDS]
+        rounds = rounds[rounds < ONLINE_ROUNDS]
+        sources = [self.views[s] for s in view.sources if s in self.views and self.views[s].kind == "batch"]
+        modes = self.session.odfv_modes(view.name)
+        got: dict[str, list[pd.DataFrame]] = {served: [] for served, _ in modes}
+        failed: dict[str, Exception] = {}
+        for number in range(int(rounds.max()) + 1 if len(rounds) else 0):
+            batch = rows[rounds == number]
+            seen = state.inputs.loc[batch[ROW_ID].to_numpy()]
+            with self.timings("online"):
+                for source in sources:
+                    self.session.write_online(source.name, _source_rows(source, seen, number))
+                    written.add(source.name)
+            records = [
+                {k: _plain(v) for k, v in record.items()} for record in batch[[*keys, *requests]].to_dict("records")
+            ]
+            for served, _mode in modes:
+                if served in failed:
+                    continue
+                try:
+                    with self.timings("online"):
+                        answer = self.session.online(self._refs(view, served), records)
+                except Exception as exc:  # noqa: BLE001 - reported on this mode's check
+                    failed[served] = exc
+                    continue
+                got[served].append(answer.assign(**{ROW_ID: batch[ROW_ID].to_numpy()[: len(answer)]}))
+        ids = pd.Index(rows[ROW_ID].to_numpy(), name=ROW_ID)
+        state.coverage["online_rows"] = len(rows)
+        for served, mode in modes:
+
+            def fetch(served: str = served) -> pd.DataFrame:
+                if served in failed:
+                    raise failed[served]
+                return pd.concat(got[served], ignore_index=True) if got[served] else pd.DataFrame({ROW_ID: []})
+
+            state.checks.append(
+                self._on_demand_check("online", view, served, mode, fetch, state, ids, context=keys, timed=False)
+            )
+        if sources:
+            state.notes.append(
+                f"the online check wrote the notebook's rows of {', '.join(s.name for s in sources)} "
+                "to the online store; verify materialized them again afterwards"
+            )
 
     def _on_demand_check(
         self,
         path: str,
-        view: dict,
-        capture: Capture,
+        view: ViewEntry,
         served: str,
         mode: str,
-        rows: pd.DataFrame,
-        keys: list[str],
-        ts: str | None,
-        requests: list[str],
+        fetch: Callable[[], pd.DataFrame],
+        state: _State,
+        ids: pd.Index,
+        context: list[str],
+        timed: bool = True,
     ) -> ParityCheck:
-        """Feast's answer for `served`, and the cell's code run on the inputs Feast used.
+        """Feast's answer for `served` against the cell's own output on the same rows.
 
-        Short feature names, one call per mode: Feast 0.67's online python-mode views
-        return nothing under `full_feature_names=True` (their udf gets `view__feature` keys).
+        Rows where Feast fed the view other inputs than the cell saw (a source view's
+        point-in-time answer differs from the notebook's frame) are not this view's to
+        judge: they are counted in the coverage and left out, and a sample with no row left
+        is an error rather than a silent pass.
         """
-        names = _feature_names(view)
-        upstream = [
-            (src, feature)
-            for src in view.get("sources", [])
-            for feature in _feature_names(self.views.get(src, {}))
-        ]
-        refs = [f"{src}:{f}" for src, f in upstream] + [f"{served}:{n}" for n in names]
         try:
-            module = self.transform_module(view["name"])
-            with self.timings(path):
-                if path == "offline":
-                    got = self.session.historical(rows, refs)
-                else:
-                    records = rows[[*keys, *requests]].to_dict("records")
-                    got = self.session.online(refs, records)
-                    got = got.assign(**{ROW_ID: rows[ROW_ID].to_numpy()[: len(got)]})
+            with self.timings(path) if timed else contextlib.nullcontext():
+                got = fetch()
         except Exception as exc:  # noqa: BLE001 - reported in the check, other views go on
-            return _error_check(
-                path, f"{type(exc).__name__}: {exc}", mode=mode, rows_expected=len(rows), feast_view=served
-            )
+            return _error_check(path, f"{type(exc).__name__}: {exc}", mode=mode, rows_expected=len(ids), feast_view=served)
         with self.timings("compare"):
-            inputs = got.drop_duplicates(ROW_ID).set_index(ROW_ID)
-            frame = inputs[[c for c in inputs.columns if c in {*keys, *requests, ENTITY_TS}]].copy()
-            for _src, feature in upstream:
-                frame[feature] = inputs.get(feature)
-            if ts is not None and ts != ENTITY_TS and ENTITY_TS in frame.columns:
-                frame = frame.rename(columns={ENTITY_TS: ts})
-            for request in requests:
-                frame[request] = rows.set_index(ROW_ID)[request].reindex(frame.index)
-            try:
-                expected = _run_transform(module, view, frame.sort_index())
-            except Exception as exc:  # noqa: BLE001
+            inputs = state.inputs.loc[ids]
+            unique = got.drop_duplicates(ROW_ID).set_index(ROW_ID)
+            present = ids.isin(unique.index)
+            differs = np.zeros(len(ids), dtype=bool)
+            columns = [f for _, f in self._upstream(view) if f in inputs.columns and f in unique.columns]
+            for column in columns:
+                same, _ = values_equal(
+                    inputs[column], unique[column].reindex(ids), str(inputs[column].dtype), rtol=self.rtol, atol=self.atol
+                )
+                differs |= present & ~same
+            kept = ids[~differs]
+            if differs.any():
+                state.coverage.setdefault("inputs_differ", {})[f"{path}/{mode}"] = int(differs.sum())
+            if len(ids) and not len(kept):
                 return _error_check(
                     path,
-                    f"the cell's code failed on Feast's input rows: {type(exc).__name__}: {exc}",
-                    mode=mode,
-                    rows_expected=len(rows),
-                    feast_view=served,
+                    f"Feast fed every sampled row other inputs ({', '.join(columns)}) than the notebook's "
+                    "frame: nothing left to compare; check the source views",
+                    mode=mode, rows_expected=len(ids), feast_view=served,
                 )
-            context = [c for c in [*keys, ts or ""] if c in expected.columns]
+            frame_context = [c for c in context if c in state.rows.columns]
+            expected = state.rows.set_index(ROW_ID).loc[kept, frame_context].join(state.outputs.loc[kept])
             comparison = compare_frames(
-                expected.reindex(rows[ROW_ID].to_numpy()),
-                got,
-                self._specs(view, capture.output, served=served),
-                context=context,
+                expected,
+                got[got[ROW_ID].isin(kept)],
+                self._specs(view, self.captures[view.name].output, served=served),
+                context=frame_context,
                 rtol=self.rtol,
                 atol=self.atol,
             )
         return _check(path, comparison, mode=mode, feast_view=served)
 
-    def _odfv_columns(self, view: dict, frame: pd.DataFrame) -> tuple[list[str], str, list[str]]:
+    def _refs(self, view: ViewEntry, served: str) -> list[str]:
+        """Short feature names, one call per mode: Feast 0.67's online python-mode views
+        return nothing under `full_feature_names=True` (their udf gets `view__feature` keys)."""
+        return [f"{src}:{f}" for src, f in self._upstream(view)] + [f"{served}:{n}" for n in view.feature_names]
+
+    def _upstream(self, view: ViewEntry) -> list[tuple[str, str]]:
+        return [
+            (src, feature)
+            for src in view.sources
+            if src in self.views
+            for feature in self.views[src].feature_names
+        ]
+
+    def _odfv_columns(self, view: ViewEntry, frame: pd.DataFrame) -> tuple[list[str], str, list[str]]:
         """Entity keys, timestamp and request columns of an on-demand view's input frame."""
-        sources = [self.views.get(s, {}) for s in view.get("sources", [])]
-        keys = list(view.get("entities") or dict.fromkeys(k for s in sources for k in s.get("entities", [])))
-        candidates = [view.get("timestamp"), *(s.get("timestamp") for s in sources), ENTITY_TS]
+        sources = [self.views[s] for s in view.sources if s in self.views]
+        keys = list(view.entities or dict.fromkeys(k for s in sources for k in s.entities))
+        candidates = [*(s.timestamp for s in sources), ENTITY_TS]
         ts = next((c for c in candidates if c and c in frame.columns), None)
         if ts is None:
             ts = next(c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c]))
-        requests = [r["name"] for r in view.get("requests", [])]
-        return keys, ts, requests
+        return keys, ts, [r.name for r in view.requests]
 
-    def _online_servable(self, view: dict) -> bool:
-        sources = [self.views.get(s, {}) for s in view.get("sources", [])]
-        return not view.get("offline_only") and not any(s.get("offline_only") for s in sources)
+    def _online_servable(self, view: ViewEntry) -> bool:
+        sources = [self.views[s] for s in view.sources if s in self.views]
+        return not view.offline_only and not any(s.offline_only for s in sources)
+
+    # time travel ------------------------------------------------------------------
+
+    def time_travel(self, states: dict[str, _State]) -> tuple[Hazard, ...]:
+        """NB2F310 hazards of every batch view; a view whose transform raises gets the error."""
+        from nb2feast.infer import TRANSFORM_LOCK
+        from nb2feast.timetravel import time_travel_hazards
+
+        batch = [v for v in self.views.values() if v.kind == "batch"]
+        if not batch:
+            return ()
+        try:
+            package = self.transform_package()
+        except Exception as exc:  # noqa: BLE001 - the generated code; every batch view says so
+            for view in batch:
+                states[view.name].fail("time_travel", exc)
+            return ()
+        hazards: list[Hazard] = []
+        for view in batch:
+            module = getattr(package, view.name, None)
+            transform = getattr(module, view.name, None)
+            if transform is None or not hasattr(module, "load_inputs"):
+                states[view.name].notes.append(f"time travel skipped: {view.module} has no load_inputs()")
+                continue
+            self.say(f"{view.name}: time travel")
+            try:
+                with TRANSFORM_LOCK:
+                    inputs = module.load_inputs()
+                hazards += time_travel_hazards(view.to_json(), transform, inputs)
+            except Exception as exc:  # noqa: BLE001 - the user's code; one view never aborts the rest
+                states[view.name].fail("time_travel", exc)
+        return tuple(hazards)
 
     # shared -----------------------------------------------------------------------
 
-    def _specs(self, view: dict, table: pd.DataFrame, served: str | None = None) -> list[FeatureToCheck]:
-        declared = self.session.declared_types(served or view["name"])
+    def _specs(self, view: ViewEntry, table: pd.DataFrame, served: str | None = None) -> list[FeatureToCheck]:
+        declared = self.session.declared_types(served or view.name)
         return [
             FeatureToCheck(
-                name=f["name"],
-                dtype_notebook=str(table[f["name"]].dtype) if f["name"] in table.columns else f.get("dtype", ""),
-                feast_type=declared.get(f["name"]) or f.get("feast_type"),
+                name=f.name,
+                dtype_notebook=str(table[f.name].dtype) if f.name in table.columns else f.dtype,
+                feast_type=declared.get(f.name) or f.feast_type or None,
             )
-            for f in view.get("features", [])
+            for f in view.features
         ]
 
     def _retrieve_and_compare(
@@ -572,8 +786,44 @@ class _Run:
         return _check(path, comparison)
 
 
-def _feature_names(view: dict) -> list[str]:
-    return [f["name"] for f in view.get("features", [])]
+def _guard(state: _State, phase: str, step: Callable[..., object], *args: object) -> None:
+    """Run one phase of one view; an exception becomes that view's error, never the run's."""
+    try:
+        step(*args)
+    except Exception as exc:  # noqa: BLE001 - reported on the view; the other views go on
+        state.fail(phase, exc)
+
+
+def _source_rows(source: ViewEntry, seen: pd.DataFrame, number: int) -> pd.DataFrame:
+    """A source view's rows as the on-demand cell saw them, ready for the online store."""
+    frame = pd.DataFrame(index=pd.RangeIndex(len(seen)))
+    for key in source.entities:
+        values = seen[key].to_numpy()
+        if values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
+            values = values.astype("int64")  # a key widened by a join; Feast refuses double keys
+        frame[key] = values
+    stamp = pd.Timestamp.now(tz="UTC").floor("s") + pd.Timedelta(seconds=number)
+    frame[source.timestamp] = stamp
+    if source.created:
+        frame[source.created] = stamp
+    for feature in source.features:
+        if feature.name in seen.columns:
+            frame[feature.name] = seen[feature.name].to_numpy()
+        else:
+            frame[feature.name] = pd.Series([None] * len(seen), dtype=object)
+    return frame.drop_duplicates(list(source.entities), keep="last")
+
+
+def _plain(value: object) -> object:
+    """A request value as Feast's online API takes it: Python scalars, missing as None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
 
 
 def _check(path: str, comparison: Comparison, mode: str | None = None, feast_view: str | None = None) -> ParityCheck:
@@ -594,25 +844,6 @@ def _error_check(
         path=path, rows_expected=rows_expected, rows_returned=0, features=(), mode=mode, error=error,
         feast_view=feast_view,
     )
-
-
-def _not_run(view: dict) -> ViewParity:
-    where = f"cell {view.get('cell_index')} (id {view.get('cell_id')})"
-    return ViewParity(
-        name=view["name"],
-        kind=view["kind"],
-        checks=(_error_check("offline", f"the notebook did not capture this view: did {where} run %%feature?"),),
-    )
-
-
-def _run_transform(module: ModuleType, view: dict, frame: pd.DataFrame) -> pd.DataFrame:
-    """The cell's code on `frame`; the result is aligned to `frame`'s row ids."""
-    result: Any = getattr(module, view["name"])(frame.copy())
-    if not isinstance(result, pd.DataFrame):
-        raise TypeError(f"{view['name']}() returned {type(result).__name__}, not a DataFrame")
-    if len(result) == len(frame) and not result.index.equals(frame.index):
-        result = result.set_axis(frame.index)
-    return result
 
 
 def _utc(stamps: pd.Series) -> pd.Series:

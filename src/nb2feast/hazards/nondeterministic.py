@@ -10,6 +10,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from nb2feast.hazards._base import CellContext, HazardVisitor
+from nb2feast.hazards.late_arrival import is_arrival_name
 
 DESCRIPTION = "Wall-clock reads, unseeded randomness and random identifiers."
 
@@ -48,7 +49,8 @@ RANDOM_IDS = frozenset(
 
 
 class NondeterministicVisitor(HazardVisitor):
-    """NB2F201 wall clock, NB2F202 unseeded randomness, NB2F203 random identifiers."""
+    """NB2F201 wall clock, NB2F202 unseeded randomness, NB2F203 random identifiers,
+    NB2F204 wall clock as the ingestion stamp (info)."""
 
     CATEGORY = "nondeterministic"
     # Every numpy.random.* / random.* name has the part `random`; `.sample` is a method.
@@ -64,9 +66,38 @@ class NondeterministicVisitor(HazardVisitor):
     def __init__(self, ctx: CellContext) -> None:
         super().__init__(ctx)
         self.seeded_modules: set[str] = set()
+        self.stamp_calls: dict[int, str] = {}  # id of a call -> the ingestion column it stamps
+
+    def _is_stamp(self, name: object) -> bool:
+        return isinstance(name, str) and (
+            name == self.flags.created or (name != self.flags.timestamp and is_arrival_name(name))
+        )
+
+    def _stamps(self, column: str, value: cst.CSTNode) -> None:
+        for call in m.findall(value, m.Call()):
+            self.stamp_calls[id(call)] = column
 
     def visit_Module(self, node: cst.Module) -> None:
-        """`np.random.seed(N)` / `random.seed(N)` anywhere in the cell seeds its module."""
+        """`np.random.seed(N)` / `random.seed(N)` anywhere in the cell seeds its module; a
+        value assigned to the `--created` column (or one named like it) is its stamp."""
+        for assign in m.findall(node, m.Assign()):
+            for target in assign.targets:
+                names = (
+                    [target.target.value]
+                    if isinstance(target.target, cst.Name)
+                    else [
+                        s.evaluated_value
+                        for element in getattr(target.target, "slice", ())
+                        for s in m.findall(element, m.SimpleString())
+                    ]
+                )
+                for name in names:
+                    if self._is_stamp(name):
+                        self._stamps(name, assign.value)
+        for call in m.findall(node, m.Call(func=m.Attribute(attr=m.Name("assign")))):
+            for arg in call.args:
+                if arg.keyword is not None and self._is_stamp(arg.keyword.value):
+                    self._stamps(arg.keyword.value, arg.value)
         for call in m.findall(node, m.Call(args=[m.AtLeastN(n=1)])):
             for module, seed in (("numpy.random", "numpy.random.seed"), ("random", "random.seed")):
                 if self.has_qualified(call.func, {seed}):
@@ -74,9 +105,22 @@ class NondeterministicVisitor(HazardVisitor):
 
     def visit_Call(self, call: cst.Call) -> None:
         names = self.qualified(call.func)
-        if names & WALL_CLOCK or (
+        clock = names & WALL_CLOCK or (
             names & NOW_PARSERS and call.args and m.matches(call.args[0].value, _NOW)
-        ):
+        )
+        if clock and id(call) in self.stamp_calls:
+            column = self.stamp_calls[id(call)]
+            self.report(
+                call,
+                "NB2F204",
+                "info",
+                f"`{self.code(call)}` stamps {column!r} with the time the code ran: an ingestion "
+                "stamp, whose meaning is the wall clock (when the row arrived), not a feature "
+                "computed from data",
+                f"nothing to fix; keep the wall clock out of the features (declare the stamp "
+                f"with --created {column} if it is not yet)",
+            )
+        elif clock:
             self.report(
                 call,
                 "NB2F201",
