@@ -21,6 +21,7 @@ from nb2feast.freeze import compute_values, freeze_targets, freeze_view, mark_fr
 from nb2feast.infer import (
     TRANSFORM_LOCK,
     batch_features,
+    check_entity_key,
     frame_columns,
     load_transforms,
     on_demand_columns,
@@ -29,6 +30,8 @@ from nb2feast.infer import (
     sidecar_path,
     source_key,
 )
+from nb2feast.inline import inline_local_code, local_modules
+from nb2feast.linemap import LineMap, maps_for_views
 from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
 from nb2feast.names import check_unique_names, comment_text, escape_text
 from nb2feast.read import read_notebook
@@ -255,13 +258,19 @@ class _Typer:
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
         frame = self.frame(view)
         features = batch_features(frame, view.flags, view.cell.ref, line=view.body[-1].line)
+        for key in view.flags.entities:
+            check_entity_key(frame[key], key, view.name, view.cell.ref, view.body[-1].line)
         keys = frame_columns(frame, view.flags.entities, view.name, view.cell.ref)
         for key, column in zip(view.flags.entities, keys, strict=True):
             self.key_types.setdefault(key, column.feast_type)
         return features
 
     def frame(self, view: ViewSpec):  # noqa: ANN201
-        return run_build(self.package, view, self.frames)
+        return run_build(self.package, view, self.frames, self.line_maps)
+
+    def line_maps(self) -> dict[str, LineMap]:
+        """Generated lines -> notebook cells and lines, to place a failing transform's error."""
+        return maps_for_views(self.transforms, [v for nb in self.notebook_of.values() for v in nb.views])
 
     def on_demand(self, view: ViewSpec, upstream: Sequence[ViewSpec]) -> tuple[Column, ...]:
         recorded = self.recorded(view)
@@ -271,7 +280,7 @@ class _Typer:
         for source in upstream:
             frame = self.frame(source)
             frames[source.name] = frame[[c for c in frame.columns if c not in (*source.flags.entities,)]]
-        return on_demand_columns(self.package, view, frames)
+        return on_demand_columns(self.package, view, frames, self.line_maps)
 
 
 def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str, list]:
@@ -313,7 +322,7 @@ def compile_served_view(plan: ViewPlan, input_dtypes: Mapping[str, str] | None =
             [s.node for s in view.body],
             view.input_frame,
             [c.name for c in plan.columns],
-            [s.node for s in view.support],
+            plan.udf_support if plan.udf_support is not None else [s.node for s in view.support],
             view.name,
             result=view.result_name,
             dtypes=input_dtypes,
@@ -349,8 +358,17 @@ def _plan_views(
     transforms: dict[str, str] = {}
     for notebook in notebooks:
         from_transforms = os.path.relpath(notebook.path.resolve().parent, (repo / "transforms").resolve())
+        folder = notebook.path.resolve().parent
         for view in notebook.views:
-            plan = ViewPlan(spec=view, notebook=notebook.display, notebook_dir_from_transforms=from_transforms)
+            plan = ViewPlan(
+                spec=view,
+                notebook=notebook.display,
+                notebook_dir_from_transforms=from_transforms,
+                local_modules=local_modules([*view.support, *view.loading_support, *view.loading], folder),
+                udf_support=inline_local_code(view.support, view.body, folder, view.name)
+                if view.flags.on_demand
+                else None,
+            )
             plans.append(plan)
             transforms[f"transforms/{view.name}.py"] = render_transform(plan)
     transforms["transforms/__init__.py"] = render_transforms_init(plans)
