@@ -44,8 +44,8 @@ requests = (
     .sample(200, random_state=1)
     .assign(
         event_timestamp=pd.Series(pd.Timestamp("2024-06-15", tz="UTC"), index=range(200))
-    .astype("datetime64[ns, UTC]")
-    .to_numpy(),
+        .astype("datetime64[ns, UTC]")
+        .to_numpy(),
         monthly_charges_now=lambda d: rng.uniform(18, 130, len(d)).round(2),
         plan_offered=lambda d: rng.choice(["Month-to-month", "One year", "Two year"], len(d)),
     )
