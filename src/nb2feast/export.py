@@ -15,7 +15,6 @@ from pathlib import Path
 
 from nb2feast import __version__
 from nb2feast.child import DEFAULT_TIMEOUT, ExecutionRefused, TransformRunner, ViewJob
-from nb2feast.compile_python import NotCompilable, compile_python_udf
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec, extract_views
 from nb2feast.freeze import freeze_targets, freeze_view, mark_frozen
@@ -313,6 +312,8 @@ def compile_served_view(plan: ViewPlan, input_dtypes: Mapping[str, str] | None =
     """The served on-demand view in python mode where the cell compiles row-wise; else
     pandas mode, saying why (the cell's line and the construct). `input_dtypes`: the
     dtypes of the input columns (pandas' null rules depend on them)."""
+    from nb2feast.compile_python import NotCompilable, compile_python_udf  # imports pandas
+
     view = plan.spec
     try:
         udf = compile_python_udf(
