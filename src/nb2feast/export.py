@@ -20,6 +20,7 @@ from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec, extract_views
 from nb2feast.freeze import freeze_targets, freeze_view, mark_frozen
 from nb2feast.infer import read_sidecar, sidecar_path, source_key
+from nb2feast.inline import inline_local_code, local_modules
 from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
 from nb2feast.names import check_unique_names, comment_text, escape_text
 from nb2feast.read import read_notebook
@@ -317,7 +318,7 @@ def compile_served_view(plan: ViewPlan, input_dtypes: Mapping[str, str] | None =
             [s.node for s in view.body],
             view.input_frame,
             [c.name for c in plan.columns],
-            [s.node for s in view.support],
+            plan.udf_support if plan.udf_support is not None else [s.node for s in view.support],
             view.name,
             result=view.result_name,
             dtypes=input_dtypes,
@@ -353,19 +354,28 @@ def _plan_views(
     transforms: dict[str, str] = {}
     for notebook in notebooks:
         from_transforms = os.path.relpath(notebook.path.resolve().parent, (repo / "transforms").resolve())
+        folder = notebook.path.resolve().parent
         for view in notebook.views:
-            plan = ViewPlan(spec=view, notebook=notebook.display, notebook_dir_from_transforms=from_transforms)
+            plan = ViewPlan(
+                spec=view,
+                notebook=notebook.display,
+                notebook_dir_from_transforms=from_transforms,
+                local_modules=local_modules([*view.support, *view.loading_support, *view.loading], folder),
+                udf_support=inline_local_code(view.support, view.body, folder, view.name)
+                if view.flags.on_demand
+                else None,
+            )
             plans.append(plan)
             transforms[f"transforms/{view.name}.py"] = render_transform(plan)
     transforms["transforms/__init__.py"] = render_transforms_init(plans)
-    runner.load(transforms, repo)
+    runner.load(transforms, repo, [p.spec for p in plans])
     typer = _Typer(notebooks, runner)
     frozen = _freeze(plans, typer, freeze_all)
     for name in frozen:
         plan = next(p for p in plans if p.name == name)
         transforms[f"transforms/{name}.py"] = render_transform(plan)
     if frozen:
-        runner.load(transforms, repo)
+        runner.load(transforms, repo, [p.spec for p in plans])
     typed: list[ViewPlan] = []
     for plan in plans:
         view = plan.spec

@@ -215,9 +215,20 @@ class FeatureMagics(Magics):
                 columns = frame_columns(frame, names, flags.name, None)
             else:
                 columns = batch_features(frame, flags, None)
+                self._warn_keys(flags, frame)
         except UserError as error:
             raise UsageError(f"%%feature {flags.name}: {error.message}; {error.fix}") from None
         return [(c.name, c.feast_type) for c in columns]
+
+    def _warn_keys(self, flags: FeatureFlags, frame) -> None:  # noqa: ANN001
+        """A key Feast cannot store is export's refusal; the notebook keeps running."""
+        from nb2feast.infer import check_entity_key
+
+        for key in flags.entities:
+            try:
+                check_entity_key(frame[key], key, flags.name, None)
+            except UserError as error:
+                print(f"nb2feast: {error.message}; export will refuse it — fix: {error.fix}", file=sys.stderr)
 
     def _hazards(self, flags: FeatureFlags, cell: str) -> tuple[Hazard, ...]:
         from nb2feast.hazards import detect_hazards
