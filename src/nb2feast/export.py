@@ -31,7 +31,7 @@ from nb2feast.render import (
     render_transform,
     render_transforms_init,
 )
-from nb2feast.select import select_feature_cells, split_magic
+from nb2feast.select import select_feature_cells
 from nb2feast.targets import Target, get_target
 from nb2feast.types import FEAST_TO_DTYPE, FEAST_TYPES
 from nb2feast.write import (
@@ -78,7 +78,9 @@ def _detect_hazards(notebook: _Notebook) -> list[Hazard]:
     found: list[Hazard] = []
     for feature_cell in notebook.feature_cells:
         found.extend(
-            detect_hazards(feature_cell, notebook.cells, slices.get(feature_cell.ref, ()))
+            detect_hazards(
+                feature_cell, notebook.cells, slices.get(feature_cell.ref, ()), notebook.path.parent
+            )
         )
     return found
 

@@ -63,7 +63,9 @@ def _read_v4(path: Path) -> object:
         return data
     import nbformat
 
-    return nbformat.reads(raw.decode("utf-8"), as_version=4)
+    with warnings.catch_warnings():  # nbformat warns (to stderr) of ids it repairs
+        warnings.simplefilter("ignore")
+        return nbformat.reads(raw.decode("utf-8"), as_version=4)
 
 
 def _checked_source(source: object, ref: CellRef) -> str:

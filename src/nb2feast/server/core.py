@@ -26,7 +26,11 @@ REPORT_FILE = PurePosixPath(".nb2feast") / "last_report.json"
 MANIFEST_FILE = "nb2feast.json"
 
 # A cell's badge: the first status in this order that applies to it wins.
-STATUS_ORDER = ("mismatch", "hazards", "stale", "not exported", "parity ok", "exported")
+STATUS_ORDER = ("error", "mismatch", "hazards", "stale", "not exported", "parity ok", "exported")
+# The report's per-view verdict (nb2feast.report.view_status) as the panel's badge.
+BADGE_OF_STATUS = {
+    "error": "error", "stale": "stale", "mismatch": "mismatch", "hazard": "hazards", "ok": "parity ok",
+}
 
 
 class RequestError(Exception):
@@ -286,22 +290,35 @@ def _cli_error(run: subprocess.CompletedProcess) -> str:
 
 
 def cell_status(cell: dict[str, Any], repo_state: str, report: dict[str, Any] | None) -> str:
-    """One badge for a cell: the most pressing of its parity, hazards and export states."""
+    """One badge for a cell: the most pressing of its verdict, hazards and export states.
+
+    The verdict is the report's own per-view `status` (one verdict everywhere); a view
+    with an error hazard, static or found by time travel, or a stale one is never green.
+    """
     applies = {repo_state, "hazards" if cell.get("hazards") else ""}
-    parity = view_parity(report, str(cell.get("name", "")))
-    if parity is not None:
-        applies.add("parity ok" if parity else "mismatch")
-    return next(status for status in STATUS_ORDER if status in applies)
+    status = view_status(report, str(cell.get("name", "")))
+    if status is not None:
+        applies.add(BADGE_OF_STATUS.get(status, "mismatch"))
+    return next(badge for badge in STATUS_ORDER if badge in applies)
+
+
+def view_status(report: dict[str, Any] | None, name: str) -> str | None:
+    """The report's verdict on view `name` (`ok`, `mismatch`, `stale`, `hazard`, `error`); None if absent.
+
+    Reports kept by an older nb2feast have no `status`: their `ok` decides.
+    """
+    view = next((v for v in (report or {}).get("views", []) if v.get("name") == name), None)
+    if view is None:
+        return None
+    if "status" in view:
+        return str(view["status"])
+    return "ok" if view.get("ok", all(c.get("ok", False) for c in view.get("checks", []))) else "mismatch"
 
 
 def view_parity(report: dict[str, Any] | None, name: str) -> bool | None:
-    """Whether the report proved view `name` (and its `_pandas` twin) at parity; None if absent."""
-    views = [
-        v for v in (report or {}).get("views", []) if v.get("name") in (name, f"{name}_pandas")
-    ]
-    if not views:
-        return None
-    return all(v.get("ok", all(c.get("ok", False) for c in v.get("checks", []))) for v in views)
+    """Whether the report proved view `name` at parity; None if absent."""
+    status = view_status(report, name)
+    return None if status is None else status == "ok"
 
 
 def load_report(target: Target) -> dict[str, Any] | None:
@@ -325,12 +342,16 @@ def save_report(target: Target, report: dict[str, Any]) -> None:
 
 
 def manifest_files(repo: Path) -> list[str]:
-    """The files the repository's manifest lists, for when export rewrote nothing."""
+    """The generated files of the repository, from its manifest, for when export rewrote nothing."""
+    from nb2feast.model import Manifest
+
     try:
-        manifest = json.loads((repo / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = Manifest.from_json(json.loads((repo / MANIFEST_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError):
         return []
-    return sorted(manifest.get("files", {}))
+    fixed = ["definitions.py", "feature_store.yaml", MANIFEST_FILE, "transforms/__init__.py"]
+    found = [*fixed, *(v.module for v in manifest.views if v.module)]
+    return sorted(f for f in dict.fromkeys(found) if (repo / f).is_file())
 
 
 def to_json(value: Any) -> Any:
