@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from nb2feast import __version__
+from nb2feast.child import DEFAULT_TIMEOUT
 from nb2feast.errors import UserError
 from nb2feast.model import ExportResult, Hazard
 from nb2feast.names import escape_text
@@ -40,11 +41,17 @@ exit codes:
   1  a parity mismatch, a stale repository or view, or a hazard of severity error
   2  bad input or usage (unreadable notebook, syntax error in a cell, unknown flag)
 
+when your code runs:
+  export and export --check run none of the notebook's code when its types are recorded
+  fresh beside it (NB.nb2feast.json, written whenever the notebook runs); otherwise they
+  say so and run the cells in a child process under --timeout, or exit 2 with --no-exec.
+  materialize and verify run the notebook's code.
+
 example:
   nb2feast export churn.ipynb --out feature_repo      # write the Feast repository
   nb2feast materialize feature_repo                   # build its tables, feast apply
   nb2feast verify churn.ipynb --repo feature_repo     # prove Feast serves the notebook
-  nb2feast export churn.ipynb --out feature_repo --check --format github   # in CI"""
+  nb2feast export churn.ipynb --out feature_repo --check --no-exec --format github   # in CI"""
 
 
 def notebook_lines(notebook: Path) -> dict[tuple[int, int], int]:
@@ -141,6 +148,9 @@ def _export(args: argparse.Namespace) -> int:
         check=args.check,
         force=args.force,
         freeze=args.freeze,
+        execute=not args.no_exec,
+        timeout=args.timeout,
+        say=lambda message: print(f"nb2feast: {message}", file=sys.stderr),
         target=args.target,
     )
     if args.format == "github":
@@ -210,6 +220,16 @@ def _materialize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError("give between 0 and 86400 seconds")
+    return value
+
+
 def _wrap(text: str) -> str:
     import textwrap
 
@@ -245,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; exit 1 if DIR differs from what export would write now (like black --check)",
+        help="write nothing; exit 1 if DIR differs from what export would write now (like "
+        "black --check); runs the cells' code only where export would (see --no-exec)",
     )
     export.add_argument("--project", help="Feast project name (default: the first notebook's name)")
     export.add_argument(
@@ -267,6 +288,20 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("local", "redis", "spark", "snowflake"),
         help="the stack the repository is for (default: the one DIR was exported for, else local);"
         " connection settings come from environment variables",
+    )
+    export.add_argument(
+        "--no-exec",
+        action="store_true",
+        help="never run the notebook's code: exit 2 where types are not recorded fresh "
+        "beside the notebook (for CI on untrusted changes)",
+    )
+    export.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="time budget for running the cells' code in a child process, which export does "
+        "only where no fresh types are recorded beside the notebook (default: %(default)g)",
     )
     export.set_defaults(run=_export)
 

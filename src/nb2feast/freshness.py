@@ -25,7 +25,7 @@ from pathlib import Path
 from nb2feast.model import AppliedState, Manifest, ViewEntry
 
 MANIFEST = "nb2feast.json"
-_IGNORED_KEYS = {"cell_index", "cell_id", "notebook", "module", "table"}
+_IGNORED_KEYS = {"cell_index", "cell_id", "cell_hash", "notebook", "module", "table"}
 
 
 @dataclass

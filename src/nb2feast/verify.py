@@ -822,7 +822,7 @@ class _Run:
     def time_travel(self, states: dict[str, _State]) -> tuple[Hazard, ...]:
         """NB2F310 hazards of every batch view; a view whose transform raises gets the error."""
         from nb2feast.infer import TRANSFORM_LOCK
-        from nb2feast.timetravel import time_travel_hazards
+        from nb2feast.timetravel import module_source, time_travel_hazards
 
         batch = [v for v in self.views.values() if v.kind == "batch"]
         if not batch:
@@ -846,8 +846,10 @@ class _Run:
             try:
                 with TRANSFORM_LOCK:
                     inputs = module.load_inputs()
-                source = (self.repo / view.module).read_text() if view.module else None
-                hazards += time_travel_hazards(view.to_json(), transform, inputs, source=source)
+                entry = view.to_json()  # the cell's code traces the timestamp the cell makes
+                hazards += time_travel_hazards(
+                    entry, transform, inputs, source=module_source(self.repo, entry)
+                )
             except Exception as exc:  # noqa: BLE001 - the user's code; one view never aborts the rest
                 states[view.name].fail("time_travel", exc)
         return tuple(hazards)

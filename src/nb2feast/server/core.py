@@ -8,6 +8,10 @@ the pipeline's entry points in `nb2feast.export` and `nb2feast.verify`.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, is_dataclass
@@ -15,9 +19,9 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from nb2feast.errors import UserError
-from nb2feast.materialize import apply_repo
 
 REPO_DIRNAME = "feature_repo"
+MAX_PATH = 1024
 REPORT_FILE = PurePosixPath(".nb2feast") / "last_report.json"
 MANIFEST_FILE = "nb2feast.json"
 
@@ -41,13 +45,20 @@ class RequestError(Exception):
 
     @classmethod
     def from_user_error(cls, error: UserError, root: Path) -> RequestError:
-        """A 400 carrying the user error's position, its notebook named root-relative."""
+        """A 400 carrying the user error's position, its notebook named root-relative
+        (no message names a path of the server's file system)."""
         refused = cls(400, error.message)
-        refused.error = error.to_dict()
-        notebook = Path(str(refused.error.get("notebook") or ""))
-        if notebook.is_absolute() and notebook.resolve().is_relative_to(root):
-            refused.error["notebook"] = notebook.resolve().relative_to(root).as_posix()
+        refused.error = {k: scrub(v, root) for k, v in error.to_dict().items()}
         return refused
+
+
+def scrub(value: Any, root: Path) -> Any:
+    """Text with the server root's absolute path (also as resolved) made root-relative."""
+    if not isinstance(value, str):
+        return value
+    for prefix in sorted({str(root), str(root.resolve())}, key=len, reverse=True):
+        value = value.replace(prefix + "/", "").replace(prefix, ".")
+    return value
 
 
 @dataclass(frozen=True)
@@ -64,13 +75,26 @@ class Target:
 
 
 def locate(root: Path, path: str) -> Target:
-    """Resolve the root-relative notebook `path`; refuse it before reading anything if it leaves `root`."""
+    """Resolve the root-relative notebook `path`; refuse it before reading anything if it
+    leaves `root`."""
     if not path:
         raise RequestError(
             400,
             "missing query argument or field 'path'",
             fix="pass the notebook path relative to the server root",
         )
+    if len(path) > MAX_PATH or "\x00" in path:
+        raise RequestError(
+            400, "the path is too long or holds a NUL character", fix="pass a notebook path"
+        )
+    try:
+        return _locate(root, path)
+    except (OSError, ValueError, RuntimeError) as exc:  # name too long, symlink loop, ...
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise RequestError(400, f"cannot open that path: {reason}", notebook=None) from None
+
+
+def _locate(root: Path, path: str) -> Target:
     if (
         PurePosixPath(path).is_absolute()
         or PureWindowsPath(path).is_absolute()
@@ -165,7 +189,7 @@ def promote(target: Target, cell_id: str | None = None) -> dict[str, Any]:
 
 
 def _promote(target: Target, cell_id: str | None) -> dict[str, Any]:
-    from nb2feast import export, verify
+    from nb2feast import export
 
     if cell_id is not None:
         ids = {
@@ -178,8 +202,9 @@ def _promote(target: Target, cell_id: str | None) -> dict[str, Any]:
                 notebook=target.relative(target.notebook),
             )
     result = export.export_notebooks([target.notebook], target.repo)
+    # The notebook's code never runs in the server: materialize and verify are child processes.
     apply_repo(target.repo)
-    report = verify.verify_notebook(target.notebook, target.repo).to_dict()
+    report = run_verify(target)
     save_report(target, report)
     written = [str(f) for f in result.files] or manifest_files(target.repo)
     hazards = [to_json(h) for h in result.hazards] or report.get("hazards", [])
@@ -192,6 +217,52 @@ def _promote(target: Target, cell_id: str | None) -> dict[str, Any]:
         "report": report,
         "hazards": hazards,
     }
+
+
+def apply_repo(repo: Path, timeout: float = 3600) -> None:
+    """`nb2feast materialize REPO` in a child process started from the repository's folder:
+    the generated transforms (the notebook's code) run there, never in the server process,
+    whose working directory nothing may change."""
+    run = _run_cli(["materialize", str(repo)], repo, timeout, "building the feature tables")
+    if run.returncode != 0:
+        raise UserError(f"building the feature tables failed: {_cli_error(run)}")
+
+
+def run_verify(target: Target, timeout: float = 3600) -> dict[str, Any]:
+    """`nb2feast verify NB --repo DIR` in a child process (it runs the notebook in a kernel
+    and the generated transforms for time travel); the parity report as JSON."""
+    with tempfile.TemporaryDirectory(prefix="nb2feast-verify-") as folder:
+        path = Path(folder) / "report.json"
+        arguments = ["verify", str(target.notebook), "--repo", str(target.repo), "--format", "json"]
+        run = _run_cli(
+            [*arguments, "--report", str(path)], target.notebook.parent, timeout, "verify"
+        )
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise UserError(f"verify failed: {_cli_error(run)}") from None
+
+
+def _run_cli(
+    arguments: list[str], cwd: Path, timeout: float, what: str
+) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "nb2feast.cli", *arguments]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    try:
+        return subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise UserError(f"{what} took longer than {timeout:g} s and was stopped") from None
+
+
+def _cli_error(run: subprocess.CompletedProcess) -> str:
+    """The one-line error a failed `nb2feast` child printed (else its last line)."""
+    errors = [line for line in run.stderr.splitlines() if line.startswith("nb2feast: error: ")]
+    if errors:
+        return errors[-1][len("nb2feast: error: ") :]
+    last = run.stderr.strip().splitlines()[-1:]
+    return last[0] if last else f"exit code {run.returncode}"
 
 
 def cell_status(cell: dict[str, Any], repo_state: str, report: dict[str, Any] | None) -> str:
