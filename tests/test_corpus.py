@@ -17,12 +17,19 @@ verdict's `known`), and the others still guard what works.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
-
 from corpus import build
-from corpus.harness import Outcome, expected_verdict, judge, notebook_names, run_notebook
+from corpus.harness import (
+    Outcome,
+    expected_verdict,
+    judge,
+    notebook_names,
+    run_notebook,
+    write_status,
+)
 
 pytestmark = pytest.mark.corpus
 
@@ -45,6 +52,14 @@ def _cases() -> list:
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             cases.append(pytest.param(name, step, marks=marks, id=f"{name}-{step}"))
     return cases
+
+
+@pytest.fixture(scope="module", autouse=True)
+def status_file():
+    """With NB2FEAST_CORPUS_STATUS=FILE, the run's outcomes are also written there."""
+    yield
+    if os.environ.get("NB2FEAST_CORPUS_STATUS") and _RUNS:
+        write_status(_RUNS, Path(os.environ["NB2FEAST_CORPUS_STATUS"]))
 
 
 @pytest.fixture

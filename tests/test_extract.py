@@ -122,6 +122,8 @@ ON_DEMAND_SETUP = (
         ('training["x"] = training["a"] + 1', "training", "training", False),
         ('training = training.assign(x=1)', "training", "training", False),
         ('df = training.copy()\ndf.loc[:, "x"] = df["a"] + 1\nn = len(df)', "df", "training", False),
+        ('df = training.copy()\ndf.insert(0, "x", df["a"] + 1)', "df", "training", False),
+        ('df = training.copy()\ndf.eval("x = a + 1", inplace=True)', "df", "training", False),
     ],
 )
 def test_on_demand_result_frame_is_found_by_dataflow(body, result, derived_from, fresh):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import TX_SOURCE, write_notebook
 
@@ -98,3 +99,116 @@ def test_request_field_named_like_a_source_feature_is_refused_naming_both_places
     err = capsys.readouterr().err
     assert "nb.ipynb: cell 3 (id c3), line 1: --request avg_ticket_7d has the name of a feature of 'spend'" in err
     assert "cell 1 (id c1)" in err and "rename the request field" in err
+
+
+def test_an_exception_in_user_code_during_export_names_its_cell_and_line(folder: Path, capsys):
+    # Given a preprocessing cell whose third line fails on the data (types must be computed)
+    notebook = write_notebook(
+        folder / "nb.ipynb", LOAD, "x = 1\ntx['ok'] = 1.0\ntx['ratio'] = tx['amount'] / tx['no_such_column']", SPEND,
+    )
+    capsys.readouterr()
+    # When it is exported, Then exit 2 at that cell and line with the exception's one line
+    assert export(notebook) == 2
+    err = capsys.readouterr().err
+    assert "nb.ipynb: cell 1 (id c1), line 3: running the generated transform failed: KeyError: 'no_such_column'" in err
+    assert "Traceback" not in err
+
+
+def test_an_exception_in_user_code_during_materialize_names_its_cell_and_line(folder: Path, capsys):
+    # Given an exported repository whose source data then changes under it
+    notebook = write_notebook(folder / "nb.ipynb", LOAD, "tx['half'] = tx['amount'] / 2", SPEND)
+    assert export(notebook) == 0
+    pd.read_parquet(folder / "tx.parquet").drop(columns=["amount"]).to_parquet(folder / "tx.parquet")
+    capsys.readouterr()
+    # When materialize rebuilds the tables, Then exit 2 names the cell and line that failed
+    assert main(["materialize", str(folder / "repo")]) == 2
+    err = capsys.readouterr().err
+    assert "cell 1 (id c1), line 1: building 'spend' failed: KeyError: 'amount'" in err
+    assert "Traceback" not in err
+
+
+SML = '''"""Card features, shared by notebooks."""
+import numpy as np
+
+CAP = 100.0
+RATES = {"a": 1.5}
+
+
+def _clip(x):
+    return np.minimum(x, CAP)
+
+
+def amount_ratio(amount, avg):
+    return _clip(amount) / (avg + 1.0)
+
+
+def add_spend(df):
+    out = df.copy()
+    out["avg_ticket_7d"] = out["amount"] * 2
+    return out
+
+
+def from_disk(x):
+    return x * len(open(__file__).read())
+'''
+HELPER_LOAD = (
+    'import pandas as pd\nfrom sml import cc_features\nfrom sml.cc_features import amount_ratio as ratio\n'
+    'tx = pd.read_parquet("tx.parquet")'
+)
+HELPER_SPEND = (
+    "%%feature spend --entity customer_id\n"
+    "spend = cc_features.add_spend(tx)[['customer_id', 'event_timestamp', 'avg_ticket_7d']]"
+)
+
+
+@pytest.fixture
+def helpers_folder(folder: Path) -> Path:
+    (folder / "sml").mkdir()
+    (folder / "sml" / "__init__.py").write_text("")
+    (folder / "sml" / "cc_features.py").write_text(SML)
+    return folder
+
+
+def test_helper_modules_beside_the_notebook_work_in_transforms_and_are_inlined_in_udfs(
+    helpers_folder: Path, tmp_path_factory, monkeypatch
+):
+    # Given a notebook that imports its helpers from a package next to it
+    notebook = write_notebook(
+        helpers_folder / "nb.ipynb", HELPER_LOAD, HELPER_SPEND, "training = spend.copy()\ntraining['cart'] = 3.0",
+        "%%feature od --on-demand --request cart:float64\ndf = training.copy()\n"
+        "df['r1'] = cc_features.amount_ratio(df['cart'], df['avg_ticket_7d'])\n"
+        "df['r2'] = ratio(df['cart'], df['avg_ticket_7d'])",
+    )
+    # When it is exported, and the tables are built from another working folder
+    assert export(notebook) == 0
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    from nb2feast.materialize import build_feature_tables
+
+    tables = build_feature_tables(helpers_folder / "repo")
+    # Then the batch transform imported the package from the notebook's folder
+    assert list(pd.read_parquet(tables["spend"])["avg_ticket_7d"]) == [20.0, 40.0, 10.0, 15.0, 2.0]
+    # And the on-demand udf carries the helpers' source: Feast re-creates it from text alone
+    definitions = (helpers_folder / "repo" / "definitions.py").read_text()
+    udf = definitions[definitions.index("def od_pandas"):]
+    assert "from sml" not in udf
+    assert "def amount_ratio(amount, avg):" in udf and "def _clip(x):" in udf and "CAP = 100.0" in udf
+    assert "cc_features = types.SimpleNamespace(amount_ratio=amount_ratio)" in udf
+    namespace: dict = {"pd": pd}
+    exec(udf.split("\n\n\n")[0], namespace)  # noqa: S102 - as Feast does
+    frame = pd.DataFrame({"cart": [3.0, 300.0], "avg_ticket_7d": [1.0, 1.0]})
+    assert namespace["od_pandas"](frame).to_dict("list") == {"r1": [1.5, 50.0], "r2": [1.5, 50.0]}
+
+
+def test_a_helper_that_cannot_travel_with_the_udf_is_refused_with_the_reason(helpers_folder: Path, capsys):
+    # Given an on-demand cell calling a helper that reads a file at run time
+    notebook = write_notebook(
+        helpers_folder / "nb.ipynb", HELPER_LOAD, HELPER_SPEND, "training = spend.copy()",
+        "%%feature od --on-demand\ndf = training.copy()\ndf['x'] = cc_features.from_disk(df['avg_ticket_7d'])",
+    )
+    capsys.readouterr()
+    # When it is exported, Then exit 2 says which code cannot travel and why
+    assert export(notebook) == 2
+    err = capsys.readouterr().err
+    assert "nb.ipynb: cell 3 (id c3), line 3: on-demand view 'od' calls code from sml/cc_features.py (line 22)" in err
+    assert "'from_disk' uses '__file__', which is not defined in the module" in err
+    assert "Feast re-creates an on-demand udf from its source text alone" in err

@@ -103,6 +103,16 @@ class _Flow(cst.CSTVisitor):
         for target in node.targets:
             self._assigned(target.target, found, widens)
 
+    def visit_Call(self, node: cst.Call) -> None:
+        """`X.insert(0, "c", ...)` and `X.eval("c = ...", inplace=True)` add a column to X."""
+        method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
+        frame = node.func.value if isinstance(node.func, cst.Attribute) else None
+        if not (isinstance(frame, cst.Name) and frame.value in self.origin):
+            return
+        inplace = any(m.matches(a, m.Arg(keyword=m.Name("inplace"), value=m.Name("True"))) for a in node.args)
+        if method == "insert" or (method == "eval" and inplace):
+            self._widen(frame.value)
+
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._assigned(node.target, None, False, augmented=True)
 

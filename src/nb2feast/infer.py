@@ -13,11 +13,12 @@ import json
 import sys
 import threading
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec
+from nb2feast.linemap import LineMap, transform_failure
 from nb2feast.model import CellRef, Column, FeatureFlags
 from nb2feast.types import feast_type_for_values
 
@@ -116,8 +117,6 @@ def batch_features(frame, flags: FeatureFlags, where: CellRef | None, line: int 
                 line=1,
                 fix=f"convert it: df[{column!r}] = pd.to_datetime(df[{column!r}]{how}, utc=True)",
             )
-    for key in flags.entities:
-        check_entity_key(frame[key], key, name, where, line)
     features = [str(c) for c in frame.columns if c not in required]
     if not features:
         raise UserError(f"{name!r} has no feature column", where=where, line=1)
@@ -207,8 +206,17 @@ def load_transforms(files: Mapping[str, str], repo: Path) -> types.ModuleType:
     return package
 
 
-def run_build(package: types.ModuleType, view: ViewSpec, cache: dict):  # noqa: ANN201
-    """Run a batch view's generated `build()`; a failure names the cell."""
+def _no_maps() -> Mapping[str, LineMap]:
+    return {}
+
+
+def run_build(  # noqa: ANN201 - a DataFrame
+    package: types.ModuleType,
+    view: ViewSpec,
+    cache: dict,
+    line_maps: Callable[[], Mapping[str, LineMap]] = _no_maps,
+):
+    """Run a batch view's generated `build()`; a failure names the cell and line it maps to."""
     if view.name in cache:
         return cache[view.name]
     module = getattr(package, view.name)
@@ -218,12 +226,7 @@ def run_build(package: types.ModuleType, view: ViewSpec, cache: dict):  # noqa: 
         except UserError:
             raise
         except Exception as exc:  # the user's code failed: say where
-            raise UserError(
-                f"running the generated transform failed: {type(exc).__name__}: {exc}",
-                where=view.cell.ref,
-                line=1,
-                fix="run the notebook top to bottom; the cell must work on the notebook's own data",
-            ) from None
+            raise transform_failure(exc, line_maps(), view.cell.ref, "running the generated transform") from None
     cache[view.name] = frame
     return frame
 
@@ -246,7 +249,12 @@ def sample_request(feast_type: str, rows: int):  # noqa: ANN201
     return values[feast_type]
 
 
-def on_demand_columns(package: types.ModuleType, view: ViewSpec, upstream: Mapping[str, object]):  # noqa: ANN201
+def on_demand_columns(  # noqa: ANN201 - columns
+    package: types.ModuleType,
+    view: ViewSpec,
+    upstream: Mapping[str, object],
+    line_maps: Callable[[], Mapping[str, LineMap]] = _no_maps,
+):
     """Run the on-demand transform on sample rows of its upstream views + typed request values."""
     import pandas as pd
 
@@ -274,11 +282,8 @@ def on_demand_columns(package: types.ModuleType, view: ViewSpec, upstream: Mappi
             fix=f"add --request {exc.args[0]}:TYPE, or compute it in a %%feature view above",
         ) from None
     except Exception as exc:
-        raise UserError(
-            f"running the on-demand transform on sample rows failed: {type(exc).__name__}: {exc}",
-            where=view.cell.ref,
-            line=1,
-        ) from None
+        doing = "running the on-demand transform on sample rows"
+        raise transform_failure(exc, line_maps(), view.cell.ref, doing) from None
     if not isinstance(result, pd.DataFrame):
         raise UserError(f"{view.name!r} does not produce a DataFrame", where=view.cell.ref, line=1)
     fresh = view.result is not None and view.result.fresh

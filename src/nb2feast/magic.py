@@ -23,10 +23,16 @@ from traitlets import Bool, Unicode
 
 from nb2feast.errors import UserError
 from nb2feast.flags import parse_flags
-from nb2feast.model import CellRef, FeatureCell, FeatureFlags, Hazard, NotebookCell
-
-CAPTURE_ENV = "NB2FEAST_CAPTURE_DIR"
-NOTEBOOK_ENV = "NB2FEAST_NOTEBOOK"
+from nb2feast.model import (
+    CAPTURE_ENV,
+    NOTEBOOK_ENV,
+    CaptureMeta,
+    CellRef,
+    FeatureCell,
+    FeatureFlags,
+    Hazard,
+    NotebookCell,
+)
 
 
 @dataclass(frozen=True)
@@ -215,9 +221,20 @@ class FeatureMagics(Magics):
                 columns = frame_columns(frame, names, flags.name, None)
             else:
                 columns = batch_features(frame, flags, None)
+                self._warn_keys(flags, frame)
         except UserError as error:
             raise UsageError(f"%%feature {flags.name}: {error.message}; {error.fix}") from None
         return [(c.name, c.feast_type) for c in columns]
+
+    def _warn_keys(self, flags: FeatureFlags, frame) -> None:  # noqa: ANN001
+        """A key Feast cannot store is export's refusal; the notebook keeps running."""
+        from nb2feast.infer import check_entity_key
+
+        for key in flags.entities:
+            try:
+                check_entity_key(frame[key], key, flags.name, None)
+            except UserError as error:
+                print(f"nb2feast: {error.message}; export will refuse it — fix: {error.fix}", file=sys.stderr)
 
     def _hazards(self, flags: FeatureFlags, cell: str) -> tuple[Hazard, ...]:
         from nb2feast.hazards import detect_hazards
@@ -340,11 +357,11 @@ def _capture(directory: Path, flags, frame, snapshot, input_frame, features) -> 
     frame.to_parquet(directory / f"{flags.name}.output.parquet", index=False)
     if snapshot is not None:
         snapshot.to_parquet(directory / f"{flags.name}.input.parquet", index=False)
-    meta = {
-        "name": flags.name,
-        "kind": flags.kind,
-        "input_frame": input_frame,
-        "features": [n for n, _ in features],
-        "dtypes": {str(c): str(frame[c].dtype) for c in frame.columns},
-    }
-    write_json_atomic(directory / f"{flags.name}.json", meta)
+    meta = CaptureMeta(
+        name=flags.name,
+        kind=flags.kind,
+        input_frame=input_frame,
+        features=tuple(n for n, _ in features),
+        dtypes={str(c): str(frame[c].dtype) for c in frame.columns},
+    )
+    write_json_atomic(directory / f"{flags.name}.json", meta.to_json())

@@ -60,7 +60,16 @@ def build_feature_tables(repo: Path, progress: Callable[[str], None] | None = No
         if progress:
             progress(f"building {view['name']}")
         with TRANSFORM_LOCK:
-            frame = _build(repo, getattr(package, view["name"]), view, engine)
+            try:
+                frame = _build(repo, getattr(package, view["name"]), view, engine)
+            except UserError:
+                raise
+            except Exception as exc:  # the user's code failed: say where, in the notebook
+                from nb2feast.linemap import maps_for_repo, transform_failure
+
+                where = f"{view['notebook']}: cell {view['cell_index']} (id {view['cell_id']})"
+                raise transform_failure(exc, maps_for_repo(repo, manifest), where,
+                                        f"building {view['name']!r}") from None
         missing = [c for c in table_columns(view) if c not in frame.columns]
         if missing:
             raise UserError(

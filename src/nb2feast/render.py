@@ -39,6 +39,8 @@ class ViewPlan:
     sources: tuple[str, ...] = ()  # on-demand: the upstream views it reads
     python_udf: cst.FunctionDef | None = None  # on-demand: the cell compiled row-wise
     pandas_reason: str = ""  # on-demand: why the served view stays in pandas mode
+    local_modules: tuple[str, ...] = ()  # modules the cell's code imports from the notebook's folder
+    udf_support: tuple[cst.BaseStatement, ...] | None = None  # on-demand: support, local code inlined
 
     @property
     def served_mode(self) -> str:
@@ -119,8 +121,8 @@ def _defines(statements: Sequence) -> set[str]:
     return set().union(*(s.defines for s in statements)) if statements else set()
 
 
-def _own_imports(support_names: set[str]) -> list[str]:
-    imports = ["import contextlib", "import pathlib"]
+def _own_imports(support_names: set[str], local_modules: bool = False) -> list[str]:
+    imports = ["import contextlib", "import pathlib", *(["import sys"] if local_modules else [])]
     if "pd" not in support_names:
         imports.append("import pandas as pd")
     return imports
@@ -194,6 +196,9 @@ def _build_function(plan: ViewPlan) -> str:
     )
 
 
+_FOLDER_COMMENT = "# The notebook's folder: its inputs are read from there, as in the notebook.\n"
+
+
 def render_transform(plan: ViewPlan) -> str:
     """`transforms/<view>.py`: the cell as a function (and, for batch views, `build()`)."""
     spec = plan.spec
@@ -203,23 +208,29 @@ def render_transform(plan: ViewPlan) -> str:
     batch = not spec.flags.on_demand
     parts: list[str] = [
         _triple(f"{spec.name}: the transform of {plan.notebook}, cell {ref.index} (id {ref.id}).") + "\n",
-        "\n".join(_own_imports(support_names)) + "\n",
+        "\n".join(_own_imports(support_names, bool(plan.local_modules))) + "\n",
     ]
     if spec.upstream:
         parts.append("".join(f"from . import {view} as {view}_transform\n" for view in spec.upstream))
+    folder = json.dumps(plan.notebook_dir_from_transforms)
+    notebook_dir = f"NOTEBOOK_DIR = (pathlib.Path(__file__).resolve().parent / {folder}).resolve()\n"
+    if plan.local_modules:  # importable wherever the transform runs: export, materialize, verify
+        parts.append(
+            "# The notebook's folder: its inputs are read from there, and its local modules\n"
+            f"# ({', '.join(plan.local_modules)}) imported from there, as in the notebook.\n"
+            + notebook_dir
+            + "if str(NOTEBOOK_DIR) not in sys.path:\n    sys.path.insert(0, str(NOTEBOOK_DIR))\n"
+        )
     if support:
         parts.append(_support_block(support))
-    folder = json.dumps(plan.notebook_dir_from_transforms)
-    parts.append(
-        "# The notebook's folder: its inputs are read from there, as in the notebook.\n"
-        f"NOTEBOOK_DIR = (pathlib.Path(__file__).resolve().parent / {folder}).resolve()\n"
-    )
+    if not plan.local_modules:
+        parts.append(_FOLDER_COMMENT + notebook_dir)
     parts.append(_transform_function(plan).code)
     parts.append(_load_inputs_function(plan))
     if batch:
         parts.append(_build_function(plan))
     # Laid out by construction (PEP 8 blank lines); the cell's own code keeps its formatting.
-    head = [part for part in parts if not part.startswith(("def ", "# The notebook"))]
+    head = [part for part in parts if not part.startswith(("def ", _FOLDER_COMMENT))]
     tail = [part for part in parts if part not in head]
     code = "\n".join(part.strip("\n") + "\n" for part in head)
     code += "".join("\n\n" + part.strip("\n") + "\n" for part in tail)
@@ -329,7 +340,8 @@ class EntityPlan:
 
 
 def plan_entities(plans: Sequence[ViewPlan], key_types: Mapping[str, str]) -> tuple[EntityPlan, ...]:
-    taken = {p.name for p in plans} | {f"{p.name}_source" for p in plans}
+    suffixes = ("", "_source", "_request", "_pandas")
+    taken = {f"{p.name}{suffix}" for p in plans for suffix in suffixes}
     entities = []
     keys = sorted({k for p in plans if not p.spec.flags.on_demand for k in p.spec.flags.entities})
     for key in keys:
@@ -400,7 +412,8 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
         frame = spec.input_frame or "inputs"
         result = spec.result_name
         selection = cst.parse_statement(f"return {result}[{json.dumps([c.name for c in plan.columns])}]\n")
-        body = [*(s.node for s in spec.support), *(s.node for s in spec.body), selection]
+        support = plan.udf_support if plan.udf_support is not None else [s.node for s in spec.support]
+        body = [*support, *(s.node for s in spec.body), selection]
         function_def = parse_template_module(
             f"def {{name}}({frame}: pd.DataFrame) -> pd.DataFrame: {{body}}\n",
             name=cst.Name(function),

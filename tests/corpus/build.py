@@ -36,10 +36,18 @@ def cells_of(source: str) -> list[tuple[str, str]]:
 def notebook_of(name: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     for index, (kind, text) in enumerate(cells_of((CORPUS / name / "notebook.py").read_text())):
-        cell = nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
+        cell = (
+            nbformat.v4.new_markdown_cell(text)
+            if kind == "markdown"
+            else nbformat.v4.new_code_cell(text)
+        )
         cell["id"] = f"{name[:12]}-{index}"
         nb.cells.append(cell)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
@@ -51,9 +59,11 @@ def names() -> list[str]:
 def stale() -> list[str]:
     """Notebooks whose committed .ipynb is not what their notebook.py builds."""
     return [
-        name for name in names()
+        name
+        for name in names()
         if not (CORPUS / name / f"{name}.ipynb").exists()
-        or (CORPUS / name / f"{name}.ipynb").read_text() != nbformat.writes(notebook_of(name)) + "\n"
+        or (CORPUS / name / f"{name}.ipynb").read_text()
+        != nbformat.writes(notebook_of(name)) + "\n"
     ]
 
 

@@ -30,7 +30,10 @@ zipcode = pd.DataFrame(
 )
 zipcode.to_parquet("data/zipcode_table.parquet", index=False)
 
-people = [f"19{rng.integers(50, 99)}0{rng.integers(1, 9)}1{rng.integers(0, 9)}_{rng.integers(1000, 9999)}" for _ in range(60)]
+people = [
+    f"19{rng.integers(50, 99)}0{rng.integers(1, 9)}1{rng.integers(0, 9)}_{rng.integers(1000, 9999)}"
+    for _ in range(60)
+]
 people = sorted(set(people))
 rows = []
 for person in people:

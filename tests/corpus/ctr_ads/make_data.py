@@ -37,7 +37,15 @@ ads = pd.DataFrame(
     }
 )
 ads.to_parquet("data/ads.parquet", index=False)
-queries = ["acme shoes", "Running shoes", "", "flights lisbon", "PIZZA near me", None, "garden hose 20m"]
+queries = [
+    "acme shoes",
+    "Running shoes",
+    "",
+    "flights lisbon",
+    "PIZZA near me",
+    None,
+    "garden hose 20m",
+]
 m = 300
 reqs = pd.DataFrame(
     {

@@ -13,7 +13,8 @@ customer[rng.uniform(0, 1, n) < 0.15] = np.nan
 lines = pd.DataFrame(
     {
         "InvoiceNo": rng.integers(536365, 537000, n).astype(str),
-        "InvoiceDate": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.choice(90 * 86400, n, replace=False), unit="s"),
+        "InvoiceDate": pd.Timestamp("2024-01-01", tz="UTC")
+        + pd.to_timedelta(rng.choice(90 * 86400, n, replace=False), unit="s"),
         "Quantity": rng.integers(1, 12, n),
         "UnitPrice": rng.choice([0.85, 2.55, 4.95], n),
         "CustomerID": customer,

@@ -12,7 +12,8 @@ start = pd.Timestamp("2024-04-01", tz="UTC")
 tx = pd.DataFrame(
     {
         "TRANSACTION_ID": np.arange(n),
-        "TX_DATETIME": start + pd.to_timedelta(np.sort(rng.choice(60 * 86400, n, replace=False)), unit="s"),
+        "TX_DATETIME": start
+        + pd.to_timedelta(np.sort(rng.choice(60 * 86400, n, replace=False)), unit="s"),
         "CUSTOMER_ID": rng.integers(0, 40, n),
         "TERMINAL_ID": rng.integers(0, 25, n),
         "TX_AMOUNT": rng.gamma(2.0, 30.0, n).round(2),

@@ -24,7 +24,8 @@ claims = pd.DataFrame(
     {
         "claim_id": np.arange(m),
         "policy_id": rng.choice(policies["policy_id"], m),
-        "claim_date": start + pd.to_timedelta(rng.choice(700 * 24 * 60, m, replace=False), unit="min"),
+        "claim_date": start
+        + pd.to_timedelta(rng.choice(700 * 24 * 60, m, replace=False), unit="min"),
         "claim_amount": rng.gamma(2, 800, m).round(2),
     }
 )

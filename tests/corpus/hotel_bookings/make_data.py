@@ -8,7 +8,9 @@ import pandas as pd
 rng = np.random.default_rng(2015)
 Path("data").mkdir(exist_ok=True)
 n = 900
-booked = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.choice(180 * 24 * 60, n, replace=False), unit="min")
+booked = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(
+    rng.choice(180 * 24 * 60, n, replace=False), unit="min"
+)
 lead = rng.integers(0, 120, n)
 arrival = (booked + pd.to_timedelta(lead, unit="D")).normalize()
 weekend = rng.integers(0, 3, n)

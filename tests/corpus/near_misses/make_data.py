@@ -22,7 +22,9 @@ m = 200
 plans = pd.DataFrame(
     {
         "account_id": rng.integers(1, 60, m),
-        "changed_at": start - pd.Timedelta(days=30) + pd.to_timedelta(rng.choice(140 * 86400, m, replace=False), unit="s"),
+        "changed_at": start
+        - pd.Timedelta(days=30)
+        + pd.to_timedelta(rng.choice(140 * 86400, m, replace=False), unit="s"),
         "plan": rng.choice(["free", "basic", "pro"], m),
         "seats": rng.integers(1, 20, m),
     }

@@ -37,12 +37,13 @@ daily = (
     .groupby("store_id")["units"]
     .resample("D", label="right", closed="left")
     .sum()
-    .rename("units_day")
+    .rename("units_last_day")
     .reset_index()
     .rename(columns={"sold_at": "day_end"})
 )
-daily["units_7d_avg"] = daily.groupby("store_id")["units_day"].transform(lambda s: s.rolling(7, min_periods=1).mean())
-daily["units_lag_7"] = daily.groupby("store_id")["units_day"].shift(7)
+by_store = daily.groupby("store_id")["units_last_day"]
+daily["units_7d_avg"] = by_store.transform(lambda s: s.rolling(7, min_periods=1).mean())
+daily["units_lag_7"] = by_store.shift(7)
 store_trend = daily
 
 # %%

@@ -16,9 +16,13 @@ lines = pd.DataFrame(
     {
         "InvoiceNo": invoice_no.astype(str),
         "StockCode": rng.choice(["85123A", "71053", "84406B", "22752", "21730"], n),
-        "Description": rng.choice(["WHITE HANGING HEART", "METAL LANTERN", "CREAM CUPID", "GLASS STAR"], n),
+        "Description": rng.choice(
+            ["WHITE HANGING HEART", "METAL LANTERN", "CREAM CUPID", "GLASS STAR"], n
+        ),
         "Quantity": rng.integers(-2, 24, n),
-        "InvoiceDate": (start + pd.to_timedelta(rng.integers(0, 200 * 24 * 60, n), unit="min")).strftime("%m/%d/%Y %H:%M"),
+        "InvoiceDate": (
+            start + pd.to_timedelta(rng.integers(0, 200 * 24 * 60, n), unit="min")
+        ).strftime("%m/%d/%Y %H:%M"),
         "UnitPrice": rng.choice([0.85, 1.25, 2.55, 3.39, 7.65], n),
         "CustomerID": customers,
         "Country": rng.choice(["United Kingdom", "France", "Germany"], n, p=[0.8, 0.1, 0.1]),

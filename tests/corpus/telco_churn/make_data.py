@@ -8,7 +8,10 @@ import pandas as pd
 rng = np.random.default_rng(7043)
 Path("data").mkdir(exist_ok=True)
 n = 500
-ids = [f"{rng.integers(1000, 9999)}-{''.join(rng.choice(list('ABCDEFGHIJKLMNOPQRSTUVWXYZ'), 5))}" for _ in range(n)]
+ids = [
+    f"{rng.integers(1000, 9999)}-{''.join(rng.choice(list('ABCDEFGHIJKLMNOPQRSTUVWXYZ'), 5))}"
+    for _ in range(n)
+]
 tenure = rng.integers(0, 72, n)
 monthly = rng.uniform(18, 118, n).round(2)
 total = (monthly * tenure).round(2).astype(str)
@@ -25,17 +28,26 @@ telco = pd.DataFrame(
         "InternetService": rng.choice(["DSL", "Fiber optic", "No"], n),
         "Contract": rng.choice(["Month-to-month", "One year", "Two year"], n),
         "PaperlessBilling": rng.choice(["Yes", "No"], n),
-        "PaymentMethod": rng.choice(["Electronic check", "Mailed check", "Bank transfer (automatic)"], n),
+        "PaymentMethod": rng.choice(
+            ["Electronic check", "Mailed check", "Bank transfer (automatic)"], n
+        ),
         "MonthlyCharges": monthly,
         "TotalCharges": total,
-        "snapshot_date": pd.Timestamp("2024-06-01", tz="UTC") - pd.to_timedelta(rng.integers(0, 90, n), unit="D"),
+        "snapshot_date": pd.Timestamp("2024-06-01", tz="UTC")
+        - pd.to_timedelta(rng.integers(0, 90, n), unit="D"),
         "Churn": rng.choice(["Yes", "No"], n, p=[0.27, 0.73]),
     }
 )
 telco.to_csv("data/telco_customer_churn.csv", index=False)
-requests = telco[["customerID"]].sample(200, random_state=1).assign(
-    event_timestamp=pd.Timestamp("2024-06-15", tz="UTC"),
-    monthly_charges_now=lambda d: rng.uniform(18, 130, len(d)).round(2),
-    plan_offered=lambda d: rng.choice(["Month-to-month", "One year", "Two year"], len(d)),
+requests = (
+    telco[["customerID"]]
+    .sample(200, random_state=1)
+    .assign(
+        event_timestamp=pd.Series(pd.Timestamp("2024-06-15", tz="UTC"), index=range(200))
+        .astype("datetime64[ns, UTC]")
+        .to_numpy(),
+        monthly_charges_now=lambda d: rng.uniform(18, 130, len(d)).round(2),
+        plan_offered=lambda d: rng.choice(["Month-to-month", "One year", "Two year"], len(d)),
+    )
 )
 requests.to_parquet("data/requests.parquet", index=False)
