@@ -599,6 +599,11 @@ def _failed_cuts(view: Mapping, failures: Sequence[str], cuts: int) -> Hazard:
     )
 
 
+def could_not_check(view: Mapping, why: str, severity: str = "warning") -> Hazard:
+    """NB2F312: time travel could not check the view (a warning: visible, not a failure)."""
+    return _unchecked(view, severity, why)
+
+
 def _unchecked(view: Mapping, severity: str, why: str) -> Hazard:
     return Hazard(
         code=CODE_UNCHECKED,
