@@ -232,6 +232,17 @@ def test_where_and_string_methods():
     assert 'name_len = _str(_str(name, "lower"), "len")' in code
 
 
+def test_the_udf_carries_only_the_helpers_it_calls_and_their_callees():
+    # Given a cell using `+` and `.str.lower().isin(...)`, when compiled
+    code = _compile(
+        'df["a"] = df["x"] + 1\ndf["m"] = df["s"].str.lower().isin(["a"])\n', "df", ["a", "m"]
+    )
+    defined = {line.split("(")[0][len("    def ") :] for line in code.splitlines()
+               if line.startswith("    def _")}  # fmt: skip
+    # Then it defines those helpers, `_isna` (which they call) and the in/out converters only
+    assert defined == {"_in", "_out", "_isna", "_arith", "_str", "_isin"}
+
+
 # -- equivalence -------------------------------------------------------------------------
 
 CONSTRUCTS = {
@@ -513,6 +524,33 @@ COVERAGE = {
         """,
         ["oa", "ob", "oo", "ka", "ko", "kn", "bb"],
     ),
+    "attribute_columns": (
+        """
+        df["xa"] = df.x * 2 + df.i
+        df["xb"] = df.xa.fillna(0)
+        """,
+        ["xa", "xb"],
+    ),
+    "operator_methods": (
+        """
+        df["ad"] = df["x"].add(df["y"], fill_value=0)
+        df["sb"] = df["k"].sub(1)
+        df["ml"] = df["z"].mul(df["y"], fill_value=1.0)
+        df["dv"] = df["x"].div(df["j"])
+        df["gt"] = df["x"].gt(0)
+        df["eq"] = df["s"].eq("al")
+        df["ne"] = df["i"].ne(df["j"])
+        """,
+        ["ad", "sb", "ml", "dv", "gt", "eq", "ne"],
+    ),
+    "apply_along_rows": (
+        """
+        df["ra"] = df.apply(lambda r: r["x"] * 2 if r["y"] > 0 else r["z"], axis=1)
+        df["rb"] = df.apply(lambda row: row.x + max(row.y, 0.0), axis="columns")
+        df["rc"] = df.apply(lambda row: row["s"].upper() if pd.notna(row["s"]) else "", axis=1)
+        """,
+        ["ra", "rb", "rc"],
+    ),
     "integer_operators": (
         """
         df["fd"] = df["i"] // df["j"]
@@ -548,9 +586,20 @@ COVERAGE = {
     "notebook_helper_inlined": (
         """
         df["km"] = haversine(df["x"], df["y"], df["z"], 0.0)
+        df["km2"] = haversine_mapped(df["x"], df["y"], df["z"], df["i"])
         df["cap"] = capped(df["x"] + 1)
         """,
-        ["km", "cap"],
+        ["km", "km2", "cap"],
+    ),
+    "reductions_along_the_row": (
+        """
+        df["mx"] = df[["x", "y", "z"]].max(axis=1)
+        df["mn"] = df[["x", "k"]].min(axis="columns")
+        df["sm"] = df[["y", "z"]].sum(axis=1)
+        df["me"] = df[["x", "y", "i"]].mean(axis=1)
+        df["ratio"] = df["x"] / df[["y", "z"]].max(axis=1)
+        """,
+        ["mx", "mn", "sm", "me", "ratio"],
     ),
 }
 COVERAGE_SUPPORT = """
@@ -567,6 +616,12 @@ def haversine(lat1, lon1, lat2, lon2):
     \"\"\"Great-circle distance in km.\"\"\"
     lat1, lon1, lat2, lon2 = np.radians(lat1), np.radians(lon1), np.radians(lat2), np.radians(lon2)
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 6371.0 * 2 * np.arcsin(np.sqrt(a))
+
+
+def haversine_mapped(lat1, lon1, lat2, lon2):
+    lat1, lon1, lat2, lon2 = map(np.radians, [lat1, lon1, lat2, lon2])
+    a = np.sin((lat2 - lat1) / 2.0) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2.0) ** 2
     return 6371.0 * 2 * np.arcsin(np.sqrt(a))
 
 
@@ -773,6 +828,12 @@ def recursive(x):
         ('frame["a"] = frame["x"].replace([1, 2], 0)\n', "replace(list"),
         ('frame["a"] = frame["x"].fillna(method="ffill")\n', "argument `method`"),
         ('frame["a"] = frame["x"].astype("category")\n', ".astype("),
+        ('frame["a"] = frame["s"].str.split("-").str.len()\n', "lists"),
+        ('frame["a"] = frame[["x", "y"]].max()\n', "only axis=1"),
+        ('frame["a"] = frame.apply(lambda r: r["x"])\n', "axis=1"),
+        ('frame["a"] = frame.pipe(f)\n', "whole frame"),
+        ('frame["a"] = frame[["x", "y"]].median(axis=1)\n', "not translated"),
+        ('frame["a"] = frame["s"].str.split("-")\n', "holds lists"),
     ],
 )
 def test_constructs_outside_the_subset_are_refused_with_their_reason(body, words):
@@ -915,3 +976,39 @@ def _assert_values(expected: pd.DataFrame, got: pd.DataFrame, view: str) -> None
                 assert _missing(want) and _missing(have), (view, column, want, have)
             else:
                 assert want == pytest.approx(have, rel=1e-12), (view, column, want, have)
+
+
+@pytest.mark.feast
+def test_the_issue_cell_is_served_in_python_mode_and_verify_proves_it(tmp_path, capsys):
+    """Issue 12's 6-feature cell (strings, isin, np.where, fillna, clip, log1p), on stats
+    with 20% missing values and checkouts of customers without stats."""
+    import importlib.util
+    import json
+
+    from nb2feast.cli import main
+
+    path = Path(__file__).parent.parent / "benchmarks" / "bench_online.py"
+    spec = importlib.util.spec_from_file_location("bench_online", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    # Given the notebook, the cell as the issue wrote it (`df = training.copy()`)
+    notebook = bench.write_checkout_notebook(tmp_path, bench.CHECKOUT_CELL)
+    repo = tmp_path / "feature_repo"
+    # When exported, then the view is served in python mode
+    assert main(["export", str(notebook), "--out", str(repo)]) == 0
+    manifest = json.loads((repo / "nb2feast.json").read_text())
+    served = next(v for v in manifest["views"] if v["name"] == "checkout_signals")
+    assert {"name": "checkout_signals", "mode": "python"} in served["views"]
+    # When verified, then python and pandas modes match the notebook, offline and online
+    capsys.readouterr()
+    code = main(
+        ["verify", str(notebook), "--repo", str(repo), "--format", "json", "--sample", "300"]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["ok"]
+    view = next(v for v in report["views"] if v["name"] == "checkout_signals")
+    checks = {(c["path"], c["mode"]): c for c in view["checks"]}
+    assert set(checks) == {(p, m) for p in ("offline", "online") for m in ("python", "pandas")}
+    for check in checks.values():
+        assert check["rows_returned"] == check["rows_expected"] > 250  # online: one per key
+        assert all(f["ok"] for f in check["features"])

@@ -110,6 +110,11 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakePipeline:
         monkeypatch.setitem(__import__("sys").modules, f"nb2feast.{name}", module)
         monkeypatch.setattr(nb2feast, name, module, raising=False)
     monkeypatch.setattr(core, "apply_repo", lambda repo: pipeline.calls.append(("apply", repo)))
+    monkeypatch.setattr(
+        core,
+        "run_verify",
+        lambda target: pipeline.verify_notebook(target.notebook, target.repo).to_dict(),
+    )
     return pipeline
 
 
@@ -348,3 +353,87 @@ async def test_promote_with_the_real_pipeline(jp_fetch, jp_root_dir) -> None:
         jp_fetch, "nb2feast", "cells", params={"path": "tiny/tiny.ipynb"}
     )
     assert cells["cells"][0]["status"] == "parity ok"
+
+
+@pytest.mark.parametrize("verb", ["GET", "POST"])
+async def test_a_5000_character_path_is_a_4xx_without_server_paths(
+    jp_fetch, jp_root_dir, fake, notebook, verb
+) -> None:
+    path = "proj/" + "a" * 5000 + ".ipynb"
+    if verb == "GET":
+        code, body = await fetch_json(jp_fetch, "nb2feast", "cells", params={"path": path})
+    else:
+        code, body = await promote(jp_fetch, {"path": path})
+    assert 400 <= code < 500
+    assert str(jp_root_dir) not in json.dumps(body)
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    "body", [{"path": "proj/churn.ipynb", "cell_id": ["x"]}, {"path": ["proj/churn.ipynb"]}]
+)
+async def test_a_promote_body_of_the_wrong_shape_is_400(jp_fetch, fake, notebook, body) -> None:
+    code, answer = await promote(jp_fetch, body)
+    assert code == 400
+    assert "must be strings" in answer["error"]["message"]
+    assert fake.calls == []
+
+
+async def test_user_errors_never_name_the_servers_absolute_paths(
+    jp_fetch, jp_root_dir, fake, notebook
+) -> None:
+    # Given an error that names the notebook and the repository by absolute path
+    where = str(notebook.resolve())
+    message = f"cannot write {notebook.parent.resolve()}/feature_repo"
+    fake.export_error = UserError(message, where=where)
+    # When promoting
+    code, body = await promote(jp_fetch, {"path": "proj/churn.ipynb"})
+    # Then the 400 names them relative to the root
+    assert code == 400
+    assert str(jp_root_dir.resolve()) not in json.dumps(body)
+    assert body["error"]["notebook"] == "proj/churn.ipynb"
+    assert body["error"]["message"] == "cannot write proj/feature_repo"
+
+
+@pytest.mark.skipif(not REAL_PIPELINE, reason="nb2feast.export not written yet")
+async def test_listing_cells_never_runs_notebook_code(jp_fetch, jp_root_dir) -> None:
+    import os
+
+    import pandas as pd
+
+    # Given a notebook without recorded types, whose loading code leaves a marker when run
+    folder = jp_root_dir / "proj"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "customer_id": [1],
+            "amount": [1.0],
+            "event_timestamp": pd.to_datetime(["2024-01-01"], utc=True),
+        }
+    ).to_parquet(folder / "orders.parquet")
+    write_notebook(
+        folder / "nb.ipynb",
+        "import pathlib\nimport pandas as pd",
+        'orders = pd.read_parquet("orders.parquet") if not pathlib.Path("ran").touch() else None',
+        "%%feature spend --entity customer_id\nspend = orders",
+    )
+    (folder / "feature_repo").mkdir()
+    (folder / "feature_repo" / "nb2feast.json").write_text('{"views": []}')
+    cwd = os.getcwd()
+    # When the panel lists its cells (also with a repository to compare against)
+    code, body = await fetch_json(jp_fetch, "nb2feast", "cells", params={"path": "proj/nb.ipynb"})
+    # Then nothing ran: no marker, the server's working directory unchanged
+    assert code == 200, body
+    assert body["repo_status"] == "stale"
+    assert not (folder / "ran").exists()
+    assert os.getcwd() == cwd
+
+
+def test_apply_repo_runs_in_a_child_process_and_fails_in_one_line(tmp_path: Path) -> None:
+    import os
+
+    cwd = os.getcwd()
+    with pytest.raises(UserError) as refused:
+        core.apply_repo(tmp_path)
+    assert "not an nb2feast repository" in refused.value.message
+    assert os.getcwd() == cwd

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import copy_example
+from redis_server import REDIS_SERVER, RedisServer
 
 from nb2feast.cli import main
-from tests.helpers import copy_example
-from tests.redis_server import REDIS_SERVER, RedisServer
 
 pytestmark = [
     pytest.mark.feast,
@@ -99,7 +99,7 @@ def test_verify_reports_a_server_that_lost_its_data(
 
     materialize = verify.FeastSession.materialize
 
-    def materialize_then_lose_everything(self, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+    def materialize_then_lose_everything(self, *args, **kwargs) -> None:
         materialize(self, *args, **kwargs)
         redis.stop()
         shutil.rmtree(redis.folder)

@@ -149,18 +149,32 @@ def test_a_dimension_table_without_timestamps_is_passed_whole() -> None:
     )
 
 
-def test_a_row_that_only_exists_because_of_later_data_is_reported() -> None:
-    # Given a view that keeps each customer's latest purchase (its existence depends on the future)
+def test_a_row_that_vanishes_from_the_past_when_later_data_arrives_is_not_a_leak() -> None:
+    # Given a view that keeps each customer's latest purchase: at a cut T a customer whose
+    # latest purchase is after T has a row at an earlier purchase, which all the data lacks
     def latest(transactions: pd.DataFrame) -> pd.DataFrame:
         return transactions.sort_values("event_timestamp").drop_duplicates(
             "customer_id", keep="last"
         )
 
-    (hazard,) = time_travel_hazards(
-        view("last_buy", "amount"), latest, {"transactions": transactions()}
+    # Then nothing is reported: every row of all the data at or before T is the same at T
+    assert (
+        time_travel_hazards(view("last_buy", "amount"), latest, {"transactions": transactions()})
+        == ()
     )
-    # Then the example row is present in one run and missing from the other
-    assert "(no row)" in hazard.message
+
+
+def test_a_row_that_only_exists_because_of_later_data_is_reported() -> None:
+    # Given a view keeping purchases of customers who buy again later (a filter on the future)
+    def returning(transactions: pd.DataFrame) -> pd.DataFrame:
+        last = transactions.groupby("customer_id")["event_timestamp"].transform("max")
+        return transactions[transactions["event_timestamp"] < last]
+
+    (hazard,) = time_travel_hazards(
+        view("returning", "amount"), returning, {"transactions": transactions()}
+    )
+    # Then the example row is present with all data and missing with data up to the cut
+    assert "(no row) with data up to the cut" in hazard.message
 
 
 def test_created_time_also_cuts_inputs() -> None:
@@ -360,4 +374,110 @@ def test_catalogue_time_travel_example(kind: str, code: str, block: str) -> None
 def test_the_catalogue_has_a_positive_and_a_near_miss_for_every_dynamic_code() -> None:
     positive = {code for kind, code, _ in TRAVEL_EXAMPLES if kind == "travel"}
     clean = {code for kind, code, _ in TRAVEL_EXAMPLES if kind == "travel-clean"}
-    assert positive == clean == {"NB2F210", "NB2F310", "NB2F311", "NB2F312", "NB2F610"}
+    assert positive == clean == {"NB2F210", "NB2F310", "NB2F311", "NB2F312", "NB2F610", "NB2F611"}
+
+
+# the classes of issue 10, one by one -------------------------------------------------
+
+
+def test_a_cut_that_raises_is_reported_with_its_exception_never_skipped() -> None:
+    # Given a view that needs a category the early data does not have yet
+    def needs_all_customers(transactions: pd.DataFrame) -> pd.DataFrame:
+        wide = transactions.pivot_table(
+            index="event_timestamp", columns="customer_id", values="amount", aggfunc="sum"
+        )
+        share = wide[5] / wide.sum(axis=1)  # KeyError while customer 5 has not bought yet
+        return transactions.assign(share=share.reindex(transactions["event_timestamp"]).values)
+
+    frame = transactions()
+    frame.loc[frame["customer_id"] == 5, "event_timestamp"] += pd.Timedelta(days=30)
+    # When it travels in time
+    hazards = time_travel_hazards(
+        view("share", "share"), needs_all_customers, {"transactions": frame}
+    )
+    # Then the failing cuts are one error naming the exception's line
+    (failed,) = [h for h in hazards if h.code == "NB2F311"]
+    assert failed.severity == "error" and "KeyError: 5" in failed.message
+    assert "does not compute on less data" in failed.message
+
+
+def test_check_repo_says_what_it_could_not_check(tmp_path: Path) -> None:
+    # Given a repository whose transforms do not import
+    (tmp_path / "transforms").mkdir()
+    (tmp_path / "transforms" / "__init__.py").write_text("from . import v\n")
+    (tmp_path / "transforms" / "v.py").write_text("raise ImportError('no module named x')\n")
+    from nb2feast.timetravel import check_repo
+
+    # When time travel runs on it
+    (hazard,) = check_repo(tmp_path, [view("v", "f")])
+    # Then the view gets a visible warning, not a silent skip
+    assert (hazard.code, hazard.severity, hazard.view) == ("NB2F312", "warning", "v")
+    assert "do not import" in hazard.message
+
+
+def test_the_timestamp_is_traced_through_rename_assign_and_named_aggregations() -> None:
+    from nb2feast.hazards._clock import trace_clock
+
+    columns = {"df": ["booked_on", "status_date", "k"], "other": ["seen_at"]}
+    cell = """
+booking_date = pd.to_datetime(df["booked_on"])
+out = df.assign(event_timestamp=booking_date)
+"""
+    assert trace_clock(cell, "event_timestamp", columns).columns == {"booked_on"}
+    cell = 'out = other.groupby("k").agg(last=("seen_at", "max")).rename(columns={"last": "ts"})'
+    assert trace_clock(cell, "ts", columns).columns == {"seen_at"}
+    untraced = trace_clock('out = df.assign(ts=pd.Timestamp("2024-01-01"))', "ts", columns)
+    assert not untraced.ok and "no assignment" in untraced.reason
+
+
+def test_an_untraceable_timestamp_is_never_replaced_by_another_datetime_column() -> None:
+    # Given an input whose only datetime column is a later status date, and a view whose
+    # timestamp is a constant the cell makes (nothing to trace)
+    frame = (
+        transactions()
+        .assign(status_date=lambda d: d["event_timestamp"] + pd.Timedelta(days=40))
+        .drop(columns="event_timestamp")
+    )
+
+    def constant_time(bookings: pd.DataFrame) -> pd.DataFrame:
+        return bookings.assign(event_timestamp=T0 + pd.to_timedelta(bookings.index, unit="h"))
+
+    source = 'out = bookings.assign(event_timestamp=T0 + pd.to_timedelta(bookings.index, unit="h"))'
+    # When it travels in time
+    hazards = time_travel_hazards(
+        view("b", "amount"), constant_time, {"bookings": frame}, source=source
+    )
+    # Then it says it could not check (warning) and reports no leak
+    assert [(h.code, h.severity) for h in hazards] == [("NB2F312", "warning")]
+    assert "could not trace the timestamp" in hazards[0].message
+
+
+def test_noise_is_not_leakage() -> None:
+    # Given a whole-history mean plus unseeded noise on every row
+    def noisy_mean(transactions: pd.DataFrame) -> pd.DataFrame:
+        out = whole_history_mean(transactions)
+        return out.assign(amount_double=out["amount_double"] + np.random.normal(size=len(out)))
+
+    hazards = time_travel_hazards(
+        view("spend", "amount_mean", "amount_double"), noisy_mean, {"transactions": transactions()}
+    )
+    # Then the noise is NB2F210 (error) and only the real leak is NB2F310
+    by_code = {h.code: h for h in hazards}
+    assert (
+        by_code["NB2F210"].severity == "error" and "'amount_double'" in by_code["NB2F210"].message
+    )
+    assert [h.message.split("feature ")[1].split(" ")[0] for h in hazards if h.code == CODE] == [
+        "'amount_mean'"
+    ]
+
+
+def test_a_timestamp_the_cell_remakes_from_another_column_is_cut_by_that_column() -> None:
+    from nb2feast.hazards._clock import trace_clock
+
+    # Given an input with an event_timestamp, and a cell that stamps rows by arrival instead
+    columns = {"orders": ["event_timestamp", "created", "amount"]}
+    cell = 'out = orders.drop(columns="event_timestamp").rename(columns={"created": "event_timestamp"})'
+    # Then the clock is `created`; a conversion of the column itself stays the input's column
+    assert trace_clock(cell, "event_timestamp", columns).columns == {"created"}
+    cell = 'orders["event_timestamp"] = pd.to_datetime(orders["event_timestamp"], utc=True)'
+    assert trace_clock(cell, "event_timestamp", columns).columns == {"event_timestamp"}

@@ -41,7 +41,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PROMOTE_TIMEOUT_MS = 5 * 60 * 1000
-STATUSES = {"not exported", "exported", "stale", "parity ok", "mismatch", "hazards"}
+STATUSES = {"not exported", "exported", "stale", "parity ok", "mismatch", "hazards", "error"}
+# The extension as built in this checkout (`jlpm build:prod` writes it here); pip install . too.
+BUILT_EXTENSION = ROOT / "src" / "nb2feast" / "labextension"
+LABEXTENSION = ROOT / "labextension"
 NOTEBOOK = "churn.ipynb"
 
 
@@ -112,6 +115,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         "JUPYTER_CONFIG_DIR": str(config),
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
+    if (BUILT_EXTENSION / "package.json").is_file():
+        # This checkout's build wins over an older one installed in the environment
+        # (JupyterLab takes the first extension of a name along JUPYTER_PATH).
+        extensions = base / "jupyter_path" / "labextensions"
+        extensions.mkdir(parents=True)
+        (extensions / "nb2feast").symlink_to(BUILT_EXTENSION, target_is_directory=True)
+        env["JUPYTER_PATH"] = os.pathsep.join(
+            p for p in (str(base / "jupyter_path"), os.environ.get("JUPYTER_PATH", "")) if p
+        )
     with log.open("wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}/"
@@ -169,7 +181,7 @@ def test_promote_from_the_features_panel(lab: Lab) -> None:
                 )
             parity = panel.get_by_test_id("nb2feast-parity")
             expect(parity).to_contain_text(
-                "Parity ok" if parity.get_attribute("data-ok") == "true" else "Mismatch"
+                "Parity ok" if parity.get_attribute("data-ok") == "true" else "Not ok"
             )
             files = panel.get_by_test_id("nb2feast-file")
             expect(
@@ -265,3 +277,92 @@ def test_hazards_lead_to_their_cell_and_errors_are_readable(lab: Lab) -> None:
             assert error.inner_text().strip()
         finally:
             browser.close()
+
+
+def write_leak_notebook(folder: Path) -> Path:
+    """A daily sum stamped at the start of its day (`dt.floor("D")`): every row counts
+    transactions that had not happened yet at its timestamp. Time travel finds it (NB2F310)."""
+    import nbformat
+    import numpy as np
+    import pandas as pd
+
+    folder = folder / "leak"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2024-03-01", tz="UTC")
+    pd.DataFrame(
+        {
+            "customer_id": rng.integers(1, 9, 400).astype("int64"),
+            "event_timestamp": start + pd.to_timedelta(rng.integers(0, 20 * 24 * 60, 400), unit="min"),
+            "amount": rng.gamma(2, 20, 400).round(2),
+        }
+    ).to_parquet(folder / "transactions.parquet")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext nb2feast\nimport pandas as pd", id="setup"),
+        nbformat.v4.new_code_cell('transactions = pd.read_parquet("transactions.parquet")', id="load"),
+        nbformat.v4.new_code_cell(
+            "%%feature daily_spend --entity customer_id --ttl 2d\n"
+            "daily_spend = (\n"
+            '    transactions.assign(event_timestamp=transactions["event_timestamp"].dt.floor("D"))\n'
+            '    .groupby(["customer_id", "event_timestamp"], as_index=False)["amount"].sum()\n'
+            '    .rename(columns={"amount": "spend_1d"})\n'
+            ")",
+            id="daily-spend",
+        ),
+    ]
+    path = folder / "leak.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_time_travel_leak_is_never_green_in_the_panel(lab: Lab) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    write_leak_notebook(lab.root)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            # Given a notebook whose daily sums are stamped at the start of the day
+            page.goto(f"{lab.url}lab/tree/leak/leak.ipynb?reset&token={lab.token}")
+            expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=60_000)
+            dismiss_news(page)
+            page.locator('.jp-SideBar .lm-TabBar-tab[data-id="nb2feast-features"]').click()
+            panel = page.locator("#nb2feast-features")
+            cell = panel.get_by_test_id("nb2feast-cell")
+            expect(cell).to_have_count(1, timeout=30_000)
+
+            # When promoted (its values match Feast's; time travel finds the leak)
+            panel.get_by_test_id("nb2feast-promote").click()
+            outcome = panel.get_by_test_id("nb2feast-parity").or_(panel.get_by_test_id("nb2feast-error"))
+            expect(outcome).to_be_visible(timeout=PROMOTE_TIMEOUT_MS)
+            expect(panel.get_by_test_id("nb2feast-progress")).to_have_count(0, timeout=30_000)
+            assert not panel.get_by_test_id("nb2feast-error").count(), panel.inner_text()
+
+            # Then the headline is not "Parity ok", the badge is not green, and NB2F310 is listed
+            parity = panel.get_by_test_id("nb2feast-parity")
+            expect(parity).to_have_attribute("data-ok", "false")
+            headline = panel.get_by_test_id("nb2feast-headline").inner_text()
+            assert not headline.startswith("Parity ok"), headline
+            expect(cell).not_to_have_attribute("data-status", "exported", timeout=30_000)
+            badge = cell.get_by_test_id("nb2feast-status")
+            assert cell.get_attribute("data-status") != "parity ok"
+            assert badge.get_attribute("data-tone") == "bad", badge.inner_text()
+            leaks = panel.get_by_test_id("nb2feast-hazard").and_(page.locator('[data-code="NB2F310"]'))
+            expect(leaks).to_have_count(1)
+        finally:
+            browser.close()
+
+
+def test_the_panels_jest_specs_pass() -> None:
+    """The panel's verdict and model specs (labextension/src/__tests__), where node_modules is installed."""
+    jlpm = shutil.which("jlpm") or str(Path(sys.executable).parent / "jlpm")
+    if not (LABEXTENSION / "node_modules" / ".bin" / "jest").exists() or not Path(jlpm).exists():
+        pytest.skip("labextension/node_modules is not installed: cd labextension && jlpm install")
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "CI": "true"}
+    run = subprocess.run(
+        [jlpm, "test"], cwd=LABEXTENSION, capture_output=True, text=True, env=env, timeout=600, check=False
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

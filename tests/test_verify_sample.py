@@ -30,7 +30,9 @@ def feature_table(rng: np.random.Generator, n_keys: int = 30, per_key: int = 8) 
             "value": rng.normal(size=ids.size),
         }
     )
-    table["created"] = table["event_timestamp"] + pd.to_timedelta(rng.integers(0, 100, ids.size), unit="s")
+    table["created"] = table["event_timestamp"] + pd.to_timedelta(
+        rng.integers(0, 100, ids.size), unit="s"
+    )
     ties = table.sample(10, random_state=0).assign(
         created=lambda d: d["created"] + pd.Timedelta(hours=1), value=lambda d: d["value"] + 100
     )
@@ -55,7 +57,9 @@ def test_sample_probes_ties_expired_values_and_times_before_the_first_value() ->
     table = feature_table(np.random.default_rng(1))
     ttl = 3 * DAY
     # When 2,000 rows are sampled
-    rows = sample_entity_rows(table, ["customer_id"], "event_timestamp", 2000, np.random.default_rng(0), 259200)
+    rows = sample_entity_rows(
+        table, ["customer_id"], "event_timestamp", 2000, np.random.default_rng(0), 259200
+    )
     # Then keys come from the data, row ids are 0..n-1, and each kind of probe is present
     assert list(rows.columns) == ["customer_id", ENTITY_TS, ROW_ID]
     assert rows[ROW_ID].tolist() == list(range(2000))
@@ -72,7 +76,9 @@ def test_sample_is_seeded() -> None:
     table = feature_table(np.random.default_rng(1))
 
     def draw(seed: int) -> pd.DataFrame:
-        return sample_entity_rows(table, ["customer_id"], "event_timestamp", 500, np.random.default_rng(seed), 0)
+        return sample_entity_rows(
+            table, ["customer_id"], "event_timestamp", 500, np.random.default_rng(seed), 0
+        )
 
     # When sampled twice with seed 0 and once with seed 1
     # Then the same seed gives the same rows, another seed other rows
@@ -83,11 +89,18 @@ def test_sample_is_seeded() -> None:
 def test_point_in_time_matches_a_row_by_row_join_with_ttl_and_created() -> None:
     # Given a table with event-time ties broken by `created`, and sampled rows
     table = feature_table(np.random.default_rng(2))
-    rows = sample_entity_rows(table, ["customer_id"], "event_timestamp", 400, np.random.default_rng(3), 172800)
+    rows = sample_entity_rows(
+        table, ["customer_id"], "event_timestamp", 400, np.random.default_rng(3), 172800
+    )
     for ttl in (None, 2 * DAY):
         # When the notebook's point-in-time answer is computed
         got = point_in_time(
-            rows, table, ["customer_id"], "event_timestamp", ["value"], created="created",
+            rows,
+            table,
+            ["customer_id"],
+            "event_timestamp",
+            ["value"],
+            created="created",
             ttl_seconds=int(ttl.total_seconds()) if ttl is not None else 0,
         )
         # Then it equals the obvious row-by-row join, including its nulls
@@ -101,10 +114,21 @@ def test_point_in_time_bounds_are_inclusive() -> None:
     # Given one value at T0 and a 1-day TTL
     table = pd.DataFrame({"customer_id": [7], "event_timestamp": [T0], "value": [1.0]})
     rows = pd.DataFrame(
-        {"customer_id": [7, 7, 7, 7], ENTITY_TS: [T0 - pd.Timedelta(seconds=1), T0, T0 + DAY, T0 + DAY + pd.Timedelta(seconds=1)], ROW_ID: range(4)}
+        {
+            "customer_id": [7, 7, 7, 7],
+            ENTITY_TS: [
+                T0 - pd.Timedelta(seconds=1),
+                T0,
+                T0 + DAY,
+                T0 + DAY + pd.Timedelta(seconds=1),
+            ],
+            ROW_ID: range(4),
+        }
     )
     # When joined
-    got = point_in_time(rows, table, ["customer_id"], "event_timestamp", ["value"], ttl_seconds=86400)
+    got = point_in_time(
+        rows, table, ["customer_id"], "event_timestamp", ["value"], ttl_seconds=86400
+    )
     # Then the value is seen at T0 and at exactly T0 + TTL, as in Feast's offline join
     assert got["value"].tolist()[1:3] == [1.0, 1.0]
     assert got["value"].isna().tolist() == [True, False, False, True]
@@ -112,8 +136,16 @@ def test_point_in_time_bounds_are_inclusive() -> None:
 
 def test_point_in_time_accepts_a_naive_table_with_another_timestamp_name() -> None:
     # Given a naive `updated_at` column and entity rows of the same resolution
-    table = pd.DataFrame({"customer_id": [1, 1], "updated_at": pd.to_datetime(["2024-01-01", "2024-01-05"]), "v": [1, 2]})
-    rows = pd.DataFrame({"customer_id": [1], ENTITY_TS: pd.to_datetime(["2024-01-03"]), ROW_ID: [0]})
+    table = pd.DataFrame(
+        {
+            "customer_id": [1, 1],
+            "updated_at": pd.to_datetime(["2024-01-01", "2024-01-05"]),
+            "v": [1, 2],
+        }
+    )
+    rows = pd.DataFrame(
+        {"customer_id": [1], ENTITY_TS: pd.to_datetime(["2024-01-03"]), ROW_ID: [0]}
+    )
     # When joined without TTL
     got = point_in_time(rows, table, ["customer_id"], "updated_at", ["v"])
     # Then the earlier value is the answer and the view's own timestamp column is not added
@@ -161,7 +193,9 @@ def test_every_entity_and_every_missing_input_is_in_a_small_sample() -> None:
     assert coverage["entities"] == coverage["entities_total"] == 8
     assert coverage["null_rows"] == {"value": 1} and coverage["rows"] == 10
     missing = table.loc[table["value"].isna(), ["customer_id", "event_timestamp"]]
-    asked = rows.merge(missing, left_on=["customer_id", ENTITY_TS], right_on=["customer_id", "event_timestamp"])
+    asked = rows.merge(
+        missing, left_on=["customer_id", ENTITY_TS], right_on=["customer_id", "event_timestamp"]
+    )
     assert len(asked) >= 1
 
 

@@ -63,7 +63,10 @@ def test_files_nb2feast_does_not_own_survive_and_no_staging_is_left(project: Pat
     assert (out / "data" / "registry.db").read_bytes() == b"registry"
     assert (out / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in project.iterdir()) == [
-        "churn.ipynb", "feature_repo", "orders.ipynb", "tx.parquet"
+        "churn.ipynb",
+        "feature_repo",
+        "orders.ipynb",
+        "tx.parquet",
     ]
 
 
@@ -138,7 +141,8 @@ def test_each_notebook_owns_its_views_in_a_shared_repository(project: Path, caps
     # Then orders' view, transform and manifest entries are still there
     manifest = json.loads((out / "nb2feast.json").read_text())
     assert sorted((v["name"], v["notebook"]) for v in manifest["views"]) == [
-        ("orders", "../orders.ipynb"), ("spend", "../churn.ipynb")
+        ("orders", "../orders.ipynb"),
+        ("spend", "../churn.ipynb"),
     ]
     assert manifest["project"] == "orders"
     assert (out / "transforms" / "orders.py").exists()
@@ -167,4 +171,23 @@ def test_out_that_cannot_be_a_repository_exits_2(project: Path, capsys, kind: st
         out = Path("/proc/nb2feast-cannot-write")
     assert export(str(project / "churn.ipynb"), "--out", str(out)) == 2
     err = capsys.readouterr().err
+    # Then one line says why, before any of the notebook's code ran
     assert err.startswith("nb2feast: error: ") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 2  # the message and its fix
+
+
+def test_a_symlinked_transforms_folder_is_never_written_through(project: Path, tmp_path: Path):
+    # Given a repository whose transforms/ the user replaced by a link to a folder elsewhere
+    out = project / "feature_repo"
+    assert export(str(project / "churn.ipynb"), "--out", str(out)) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("mine")
+    os.rename(out / "transforms", tmp_path / "old_transforms")
+    (out / "transforms").symlink_to(elsewhere, target_is_directory=True)
+    # When exported again
+    assert export(str(project / "churn.ipynb"), "--out", str(out), "--force") == 0
+    # Then the generated modules are in a real folder and the linked folder is untouched
+    assert not (out / "transforms").is_symlink()
+    assert (out / "transforms" / "spend.py").is_file()
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]

@@ -37,7 +37,9 @@ def generated(folder: Path) -> dict[str, bytes]:
 
 
 def staging(folder: Path) -> list[str]:
-    return [p.name for p in folder.iterdir() if p.name.startswith(".feature_repo.nb2feast-staging-")]
+    return [
+        p.name for p in folder.iterdir() if p.name.startswith(".feature_repo.nb2feast-staging-")
+    ]
 
 
 def test_a_killed_export_leaves_all_old_or_all_new(tmp_path: Path):

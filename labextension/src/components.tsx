@@ -8,6 +8,7 @@ import {
   IHazard,
   IParityReport
 } from './request';
+import { badgeTone, reportVerdict } from './verdict';
 
 /** Where a click on a hazard or an error sends the user. */
 export interface ICellTarget {
@@ -33,6 +34,7 @@ export function StatusBadge(props: { status: CellStatus }): JSX.Element {
     <span
       className={`jp-nb2feast-badge jp-nb2feast-badge-${slug}`}
       data-testid="nb2feast-status"
+      data-tone={badgeTone(props.status)}
     >
       {props.status}
     </span>
@@ -98,50 +100,20 @@ export function CellList(props: {
   );
 }
 
-/** One line per feature that differs between the notebook and Feast. */
-function mismatches(report: IParityReport): string[] {
-  const lines: string[] = [];
-  for (const view of report.views) {
-    for (const check of view.checks) {
-      const where = check.mode ? `${check.path}, ${check.mode}` : check.path;
-      if (check.error) {
-        lines.push(`${view.name} (${where}): ${check.error}`);
-      }
-      if (check.rows_expected !== check.rows_returned) {
-        lines.push(
-          `${view.name} (${where}): ${check.rows_returned} rows returned, ${check.rows_expected} expected`
-        );
-      }
-      for (const feature of check.features.filter(f => !f.ok)) {
-        lines.push(
-          `${view.name}.${feature.name} (${where}): ${feature.mismatches} mismatches, ` +
-            `${feature.null_mismatches} null mismatches, max error ${feature.max_abs_err}`
-        );
-      }
-    }
-  }
-  return lines;
-}
-
 export function ParitySummary(props: { report: IParityReport }): JSX.Element {
-  const lines = mismatches(props.report);
-  const parityOk = lines.length === 0;
-  const checks = props.report.views.reduce((n, v) => n + v.checks.length, 0);
+  const { ok, headline, lines } = reportVerdict(props.report);
   return (
     <section
       className="jp-nb2feast-parity"
       data-testid="nb2feast-parity"
-      data-ok={String(parityOk)}
+      data-ok={String(ok)}
     >
       <h3>Parity</h3>
       <p
-        className={
-          parityOk ? 'jp-nb2feast-parity-ok' : 'jp-nb2feast-parity-mismatch'
-        }
+        className={ok ? 'jp-nb2feast-parity-ok' : 'jp-nb2feast-parity-mismatch'}
+        data-testid="nb2feast-headline"
       >
-        {parityOk
-          ? `Parity ok: ${props.report.views.length} views, ${checks} checks`
-          : `Mismatch in ${lines.length} place${lines.length === 1 ? '' : 's'}`}
+        {headline}
       </p>
       <ul>
         {lines.map(line => (

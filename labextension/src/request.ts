@@ -28,7 +28,11 @@ export type CellStatus =
   | 'stale'
   | 'parity ok'
   | 'mismatch'
-  | 'hazards';
+  | 'hazards'
+  | 'error';
+
+/** The report's verdict on one view (nb2feast.report.view_status). */
+export type ViewStatus = 'ok' | 'mismatch' | 'stale' | 'hazard' | 'error';
 
 /** One `%%feature` cell as `GET /nb2feast/cells` lists it. */
 export interface IFeatureCell {
@@ -47,7 +51,7 @@ export interface IParityFeature {
   ok: boolean;
   mismatches: number;
   null_mismatches: number;
-  max_abs_err: number;
+  max_abs_err: number | string;
   dtype_notebook: string;
   dtype_feast: string;
 }
@@ -60,18 +64,25 @@ export interface IParityCheck {
   rows_returned: number;
   features: IParityFeature[];
   error?: string;
+  feast_view?: string;
 }
 
 export interface IViewParity {
   name: string;
   kind: 'batch' | 'on_demand';
   ok?: boolean;
+  status?: ViewStatus;
   checks: IParityCheck[];
+  stale?: string[];
+  notes?: string[];
+  error?: { phase: string; message: string };
+  coverage?: Record<string, unknown>;
 }
 
 /** The parity report of SPEC section 3. */
 export interface IParityReport {
   ok: boolean;
+  summary?: string;
   notebook: string;
   repo: string;
   views: IViewParity[];

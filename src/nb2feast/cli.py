@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from nb2feast import __version__
+from nb2feast.child import DEFAULT_TIMEOUT
 from nb2feast.errors import UserError
 from nb2feast.model import ExportResult, Hazard
 from nb2feast.names import escape_text
@@ -40,11 +41,17 @@ exit codes:
   1  a parity mismatch, a stale repository or view, or a hazard of severity error
   2  bad input or usage (unreadable notebook, syntax error in a cell, unknown flag)
 
+when your code runs:
+  export and export --check run none of the notebook's code when its types are recorded
+  fresh beside it (NB.nb2feast.json, written whenever the notebook runs); otherwise they
+  say so and run the cells in a child process under --timeout, or exit 2 with --no-exec.
+  materialize and verify run the notebook's code.
+
 example:
   nb2feast export churn.ipynb --out feature_repo      # write the Feast repository
   nb2feast materialize feature_repo                   # build its tables, feast apply
   nb2feast verify churn.ipynb --repo feature_repo     # prove Feast serves the notebook
-  nb2feast export churn.ipynb --out feature_repo --check --format github   # in CI"""
+  nb2feast export churn.ipynb --out feature_repo --check --no-exec --format github   # in CI"""
 
 
 def notebook_lines(notebook: Path) -> dict[tuple[int, int], int]:
@@ -82,7 +89,9 @@ def _print_export_github(result: ExportResult, notebooks: Sequence[str], check: 
     from nb2feast.report import annotation, hazard_annotations
 
     notebook = notebooks[0] if notebooks else ""
-    out = hazard_annotations(result.hazards, notebook, notebook_lines(Path(notebook)) if notebook else {})
+    out = hazard_annotations(
+        result.hazards, notebook, notebook_lines(Path(notebook)) if notebook else {}
+    )
     for path in result.stale:
         out.append(
             annotation(
@@ -95,7 +104,11 @@ def _print_export_github(result: ExportResult, notebooks: Sequence[str], check: 
         )
     if not out:
         verb = "is up to date" if check else "was written"
-        out.append(annotation("notice", f"{result.out} {verb} ({len(result.files)} files)", title="nb2feast"))
+        out.append(
+            annotation(
+                "notice", f"{result.out} {verb} ({len(result.files)} files)", title="nb2feast"
+            )
+        )
     print("\n".join(out))
 
 
@@ -118,7 +131,9 @@ def _print_export(result: ExportResult, fmt: str, check: bool) -> None:
         served = next((v for v in view.get("views", []) if v["name"] == view["name"]), None)
         if served is not None:
             why = f" ({served['reason']})" if served.get("reason") else ""
-            print(f"    served online in mode={served['mode']}{why}; twin {view['name']}_pandas for batch")
+            print(
+                f"    served online in mode={served['mode']}{why}; twin {view['name']}_pandas for batch"
+            )
     for hazard in result.hazards:
         print(format_hazard(hazard))
 
@@ -133,6 +148,9 @@ def _export(args: argparse.Namespace) -> int:
         check=args.check,
         force=args.force,
         freeze=args.freeze,
+        execute=not args.no_exec,
+        timeout=args.timeout,
+        say=lambda message: print(f"nb2feast: {message}", file=sys.stderr),
         target=args.target,
     )
     if args.format == "github":
@@ -148,10 +166,17 @@ def _verify(args: argparse.Namespace) -> int:
 
     repo = Path(args.repo)
     if not repo.is_dir():
-        raise UserError(f"repository {repo} does not exist", fix="run `nb2feast export NOTEBOOK --out DIR` first")
+        raise UserError(
+            f"repository {repo} does not exist",
+            fix="run `nb2feast export NOTEBOOK --out DIR` first",
+        )
     progress = lambda message: print(f"… {message}", file=sys.stderr)
-    with stdout_to_stderr():  # stdout is the report's alone: the notebook's and Feast's prints go to stderr
-        report = verify_notebook(Path(args.notebook), repo, sample=args.sample, seed=args.seed, progress=progress)
+    with (
+        stdout_to_stderr()
+    ):  # stdout is the report's alone: the notebook's and Feast's prints go to stderr
+        report = verify_notebook(
+            Path(args.notebook), repo, sample=args.sample, seed=args.seed, progress=progress
+        )
     payload = render_json(report)
     if args.report:
         Path(args.report).write_text(payload + "\n")
@@ -195,6 +220,16 @@ def _materialize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError("give between 0 and 86400 seconds")
+    return value
+
+
 def _wrap(text: str) -> str:
     import textwrap
 
@@ -214,25 +249,38 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export",
         help="write a Feast repository from the notebooks' %%%%feature cells",
-        description=_wrap("Write a Feast feature repository (definitions, sources, transforms) from the "
-        "%%feature cells of one or more notebooks. Needs no running kernel."),
+        description=_wrap(
+            "Write a Feast feature repository (definitions, sources, transforms) from the "
+            "%%feature cells of one or more notebooks. Needs no running kernel."
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    export.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="the notebook(s) (.ipynb) to export")
-    export.add_argument("--out", required=True, metavar="DIR", help="the feature repository to write")
     export.add_argument(
-        "--check", action="store_true",
-        help="write nothing; exit 1 if DIR differs from what export would write now (like black --check)",
+        "notebooks", nargs="+", metavar="NOTEBOOK", help="the notebook(s) (.ipynb) to export"
+    )
+    export.add_argument(
+        "--out", required=True, metavar="DIR", help="the feature repository to write"
+    )
+    export.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if DIR differs from what export would write now (like "
+        "black --check); runs the cells' code only where export would (see --no-exec)",
     )
     export.add_argument("--project", help="Feast project name (default: the first notebook's name)")
-    export.add_argument("--force", action="store_true", help="overwrite generated files that were edited by hand")
     export.add_argument(
-        "--freeze", action="store_true",
+        "--force", action="store_true", help="overwrite generated files that were edited by hand"
+    )
+    export.add_argument(
+        "--freeze",
+        action="store_true",
         help="inline whole-frame statistics of on-demand cells as constants, with where they came from",
     )
     export.add_argument(
-        "--format", choices=("text", "json", "github"), default="text",
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
         help="text for people, json for tools, github for GitHub Actions annotations (default: text)",
     )
     export.add_argument(
@@ -241,31 +289,62 @@ def build_parser() -> argparse.ArgumentParser:
         help="the stack the repository is for (default: the one DIR was exported for, else local);"
         " connection settings come from environment variables",
     )
+    export.add_argument(
+        "--no-exec",
+        action="store_true",
+        help="never run the notebook's code: exit 2 where types are not recorded fresh "
+        "beside the notebook (for CI on untrusted changes)",
+    )
+    export.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="time budget for running the cells' code in a child process, which export does "
+        "only where no fresh types are recorded beside the notebook (default: %(default)g)",
+    )
     export.set_defaults(run=_export)
 
     verify = commands.add_parser(
         "verify",
         help="prove that Feast serves what the notebook computes",
-        description=_wrap("Check that the repository is what export writes from the notebook now and that "
-        "Feast serves those files; run the notebook in a fresh kernel from its own folder; "
-        "recompute every feature through Feast (offline, online, every on-demand mode) on "
-        "sample rows and compare with the cells' own output; time-travel batch views for leakage."),
+        description=_wrap(
+            "Check that the repository is what export writes from the notebook now and that "
+            "Feast serves those files; run the notebook in a fresh kernel from its own folder; "
+            "recompute every feature through Feast (offline, online, every on-demand mode) on "
+            "sample rows and compare with the cells' own output; time-travel batch views for leakage."
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    verify.add_argument("notebook", metavar="NOTEBOOK", help="the notebook (.ipynb) the repository came from")
-    verify.add_argument("--repo", required=True, metavar="DIR", help="the feature repository export wrote")
     verify.add_argument(
-        "--sample", type=int, default=1000, metavar="N",
+        "notebook", metavar="NOTEBOOK", help="the notebook (.ipynb) the repository came from"
+    )
+    verify.add_argument(
+        "--repo", required=True, metavar="DIR", help="the feature repository export wrote"
+    )
+    verify.add_argument(
+        "--sample",
+        type=int,
+        default=1000,
+        metavar="N",
         help="entity rows to sample per view: every entity and rows with missing inputs first (default: 1000)",
     )
-    verify.add_argument("--seed", type=int, default=0, metavar="S", help="random seed of the sample (default: 0)")
     verify.add_argument(
-        "--format", choices=("text", "json", "github"), default="text",
+        "--seed", type=int, default=0, metavar="S", help="random seed of the sample (default: 0)"
+    )
+    verify.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
         help="text: a table; json: the parity report alone on stdout; github: GitHub Actions annotations",
     )
     verify.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
-    verify.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE: one test case per view and check")
+    verify.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write JUnit XML to FILE: one test case per view and check",
+    )
     verify.set_defaults(run=_verify)
 
     materialize = commands.add_parser(
@@ -275,7 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the notebook's sources, then run feast apply. What a scheduler calls.",
     )
     materialize.add_argument("repo", metavar="DIR", help="the feature repository export wrote")
-    materialize.add_argument("--online", action="store_true", help="then load the tables into the online store")
+    materialize.add_argument(
+        "--online", action="store_true", help="then load the tables into the online store"
+    )
     materialize.set_defaults(run=_materialize)
     return parser
 

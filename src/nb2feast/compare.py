@@ -107,7 +107,13 @@ def _compare_feature(
     notebook_type = feast_type_for_dtype(spec.dtype_notebook)
     type_ok = spec.feast_type is None or notebook_type is None or spec.feast_type == notebook_type
     examples = _examples(
-        expected, actual, context, value_mismatch, null_mismatch, dropped, extra_ids,
+        expected,
+        actual,
+        context,
+        value_mismatch,
+        null_mismatch,
+        dropped,
+        extra_ids,
         issue="feature missing from Feast's answer" if missing_column else None,
     )
     # A mismatch against an infinite value is an infinite error (inf - inf would say nan).
@@ -214,7 +220,9 @@ def _examples(
     """The first offending rows, in row order, as JSON-ready dicts."""
     picked = np.flatnonzero(value_mismatch | dropped)[:MAX_EXAMPLES]
     issues = np.where(
-        dropped[picked], "row dropped by Feast", np.where(null_mismatch[picked], "null on one side", "value differs")
+        dropped[picked],
+        "row dropped by Feast",
+        np.where(null_mismatch[picked], "null on one side", "value differs"),
     )
     if issue is not None:
         issues = np.full(len(picked), issue)

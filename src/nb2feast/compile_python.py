@@ -33,6 +33,7 @@ from nb2feast.pyudf_rules import (
     CROSS_ROW,
     FUNCTIONS,
     METHODS,
+    ROW_REDUCTIONS,
     SCALAR_METHODS,
     STR_METHODS,
     Call,
@@ -390,6 +391,12 @@ class _Compiler:
 
     def attribute(self, node: cst.Attribute) -> Value:
         owner = node.value
+        if m.matches(owner, m.Name()) and owner.value in self.frames:
+            frame, column = self.frames[owner.value], node.attr.value
+            # `df.amount`: only a column known to exist (else it may be `df.shape`, ...)
+            if column in frame.columns or (frame.reads_inputs and column in self.dtypes):
+                return self.column(owner.value, column, node)
+            raise self.fail(f"`{self.code(node)}` is not a known column of `{owner.value}`", node)
         if m.matches(owner, m.Name()) and owner.value in self.modules:
             module = self.modules[owner.value]
             if module in ("numpy", "math") and node.attr.value in _NUMPY_CONSTANTS:
@@ -400,7 +407,22 @@ class _Compiler:
         raise self.fail(f"`{self.code(node)[:40]}` is not translated row-wise", node)
 
     def subscript(self, node: cst.Subscript) -> Value:
-        """`.str[i]` and `.str[a:b]` (strings, or the lists `.str.split` makes)."""
+        """`.str[i]` and `.str[a:b]` (strings, or the lists `.str.split` makes); `F[["a", "b"]]`
+        (the row's values of those columns, for a reduction along the row)."""
+        if (
+            m.matches(
+                node, m.Subscript(value=m.Name(), slice=[m.SubscriptElement(m.Index(m.List()))])
+            )
+            and node.value.value in self.frames
+        ):
+            columns = []
+            for element in node.slice[0].slice.value.elements:
+                key = element.value
+                if not m.matches(key, m.SimpleString()) or not isinstance(key.evaluated_value, str):
+                    raise self.fail("a list of columns that are not string literals", node)
+                columns.append(self.column(node.value.value, key.evaluated_value, node))
+            kind = "float" if {v.kind for v in columns} <= {"float", "int"} else None
+            return Value(cst.List([cst.Element(v.node) for v in columns]), f"columns:{kind}")
         if not (m.matches(node.value, m.Attribute(attr=m.Name("str"))) and len(node.slice) == 1):
             raise self.fail(f"`{self.code(node)[:40]}` is not a column of a known frame", node)
         subject = self.expr(node.value.value)
@@ -493,21 +515,52 @@ class _Compiler:
             if handler is None:
                 raise self.fail(f"`.str.{method}(...)` is not translated row-wise", node)
             subject = self.expr(func.value.value)
+            if subject.kind == "list" and method != "get":
+                raise self.fail(f"`.str.{method}` on the lists `.str.split` makes", node)
             return handler(self, Call(node, subject, positional, keywords, method))
         if m.matches(func.value, m.Attribute(attr=m.Name("dt"))) and method in ATTRIBUTES:
             if node.args:
                 raise self.fail(f"`.dt.{method}()` with arguments", node)
             return ATTRIBUTES[method](self, self.expr(func.value.value), node)
+        if m.matches(func.value, m.Subscript(slice=[m.SubscriptElement(m.Index(m.List()))])):
+            subject = self.expr(func.value)  # several columns of one row
+            if method not in ROW_REDUCTIONS:
+                raise self.fail(f"`.{method}(...)` of several columns is not translated", node)
+            return ROW_REDUCTIONS[method](self, Call(node, subject, positional, keywords, method))
         if method in CROSS_ROW:
             raise self.fail(
                 f"`.{method}()` reads other rows; at serving time the frame is one request", node
             )
+        if m.matches(func.value, m.Name()) and func.value.value in self.frames:
+            if method == "apply":
+                return self.row_apply(node, self.frames[func.value.value], positional, keywords)
+            raise self.fail(f"`{self.code(func)}(...)` on a whole frame is not translated", node)
         table = SCALAR_METHODS if self.scalar else METHODS
         handler = table.get(method)
         if handler is None:
             raise self.fail(f"`.{method}(...)` is not translated row-wise", node)
         subject = self.expr(func.value)
         return handler(self, Call(node, subject, positional, keywords, method))
+
+    def row_apply(self, node: cst.Call, frame: _Frame, positional, keywords) -> Value:
+        """`F.apply(lambda row: ..., axis=1)`: the lambda on each row, `row["c"]` its values."""
+        axis = keywords.get("axis")
+        if not (
+            len(positional) == 1
+            and set(keywords) == {"axis"}
+            and m.matches(
+                axis, m.Integer("1") | m.SimpleString('"columns"') | m.SimpleString("'columns'")
+            )
+            and m.matches(positional[0], m.Lambda())
+        ):
+            raise self.fail(
+                "`.apply` on a frame is translated as `apply(lambda row: ..., axis=1)`", node
+            )
+        saved, self.scalar = self.scalar, True
+        try:
+            return self.frame_lambda(positional[0], frame)
+        finally:
+            self.scalar = saved
 
     def function(self, node, name, positional, keywords) -> Value:
         if name in self.functions:
@@ -527,7 +580,34 @@ class _Compiler:
         name = function.name.value
         if name in self.inlining:
             raise self.fail(f"`{name}` calls itself", function)
-        params = function.params
+        bound = self.parameters(function, args, dict(keywords or {}))
+        body = _simple_body(function)
+        if body is None:
+            raise self.fail(f"`{name}` has compound statements (if/for/with)")
+        saved_locals, self.locals = self.locals, dict(bound)
+        saved_frames = self.frames
+        self.frames = {k: v for k, v in self.frames.items() if k not in bound}
+        self.inlining.append(name)
+        try:
+            for statement in body:
+                if m.matches(statement, m.Expr(m.SimpleString())):
+                    continue
+                if m.matches(statement, m.Return()) and statement.value is not None:
+                    if statement is not body[-1]:
+                        raise self.fail(f"`{name}` returns before its last statement")
+                    return self.expr(statement.value)
+                for target, value in self.unpack(statement, name):
+                    self.locals[target] = value
+            raise self.fail(f"`{name}` does not end with `return`")
+        finally:
+            self.locals, self.frames = saved_locals, saved_frames
+            self.inlining.pop()
+
+    def parameters(
+        self, function: cst.FunctionDef, args: Sequence[Value], keywords: dict
+    ) -> dict[str, Value]:
+        """The helper's parameters bound as Python binds them (positional, keyword, default)."""
+        name, params = function.name.value, function.params
         if (
             params.star_arg != cst.MaybeSentinel.DEFAULT
             or params.star_kwarg
@@ -535,7 +615,6 @@ class _Compiler:
         ):
             raise self.fail(f"`{name}` takes *args, **kwargs or keyword-only parameters")
         bound: dict[str, Value] = {}
-        keywords = dict(keywords or {})
         for i, param in enumerate(params.params):
             pname = param.name.value
             if i < len(args):
@@ -548,30 +627,7 @@ class _Compiler:
                 raise self.fail(f"`{name}` is called without its parameter `{pname}`")
         if len(args) > len(params.params) or keywords:
             raise self.fail(f"`{name}` is called with arguments it does not take")
-        body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
-        small = []
-        for statement in body if body else [function.body]:
-            if not isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-                raise self.fail(f"`{name}` has compound statements (if/for/with)")
-            small += statement.body
-        saved_locals, self.locals = self.locals, dict(bound)
-        saved_frames = self.frames
-        self.frames = {k: v for k, v in self.frames.items() if k not in bound}
-        self.inlining.append(name)
-        try:
-            for statement in small:
-                if m.matches(statement, m.Expr(m.SimpleString())):
-                    continue
-                if m.matches(statement, m.Return()) and statement.value is not None:
-                    if statement is not small[-1]:
-                        raise self.fail(f"`{name}` returns before its last statement")
-                    return self.expr(statement.value)
-                for target, value in self.unpack(statement, name):
-                    self.locals[target] = value
-            raise self.fail(f"`{name}` does not end with `return`")
-        finally:
-            self.locals, self.frames = saved_locals, saved_frames
-            self.inlining.pop()
+        return bound
 
     def unpack(self, statement: cst.CSTNode, function: str) -> list[tuple[str, Value]]:
         """`a = x` or `a, b = x, y` in a helper's body: the values, computed before binding."""
@@ -583,7 +639,7 @@ class _Compiler:
         target = statement.targets[0].target
         if isinstance(target, cst.Name):
             return [(target.value, self.bind(target.value, self.expr(statement.value)))]
-        values = statement.value
+        values = self.mapped(statement.value)
         if not (
             m.matches(values, m.Tuple()) and len(values.elements) == len(target.elements)
         ) or any(isinstance(e, cst.StarredElement) for e in values.elements):
@@ -593,6 +649,16 @@ class _Compiler:
             for t, v in zip(target.elements, values.elements)
         ]
         return [(t.value.value, v) for t, v in zip(target.elements, computed)]
+
+    def mapped(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """`map(f, [a, b])` -> `(f(a), f(b))`, so a tuple assignment can unpack it."""
+        if not m.matches(
+            node,
+            m.Call(func=m.Name("map"), args=[m.Arg(keyword=None), m.Arg(m.List() | m.Tuple())]),
+        ):
+            return node
+        function, items = node.args[0].value, node.args[1].value.elements
+        return cst.Tuple([cst.Element(cst.Call(function, [cst.Arg(item.value)])) for item in items])
 
     def element_function(self, func: cst.BaseExpression, subject: Value) -> Value:
         """`f` in `.apply(f)`/`.map(f)`: a lambda or a notebook helper, run on one element."""
@@ -633,6 +699,15 @@ _EXPRESSIONS: tuple[tuple[type, object], ...] = (
     (cst.Comparison, _Compiler.comparison),
     (cst.Call, _Compiler.call),
 )
+
+
+def _simple_body(function: cst.FunctionDef) -> list[cst.BaseSmallStatement] | None:
+    """The small statements of a function without compound statements (else None)."""
+    block = function.body
+    lines = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    if not all(isinstance(s, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) for s in lines):
+        return None
+    return [small for line in lines for small in line.body]
 
 
 def _single_parameter(node: cst.Lambda) -> str | None:
@@ -776,6 +851,9 @@ def compile_python_udf(
     if result not in compiler.frames:
         raise NotCompilable(f"the result frame `{result}` is not built by the cell", 1)
     values = [compiler.column(result, feature, compiler.module) for feature in features]
+    for feature, value in zip(features, values):
+        if value.kind == "list":
+            raise NotCompilable(f"the feature {feature!r} holds lists (`.str.split`)", 1)
     return _render(compiler, support, features, values, function_name)
 
 

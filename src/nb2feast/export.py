@@ -9,37 +9,39 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nb2feast import __version__
+from nb2feast.child import DEFAULT_TIMEOUT, ExecutionRefused, TransformRunner, ViewJob
 from nb2feast.compile_python import NotCompilable, compile_python_udf
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec, extract_views
-from nb2feast.freeze import compute_values, freeze_targets, freeze_view, mark_frozen
-from nb2feast.infer import (
-    TRANSFORM_LOCK,
-    batch_features,
-    check_entity_key,
-    frame_columns,
-    load_transforms,
-    on_demand_columns,
-    read_sidecar,
-    run_build,
-    sidecar_path,
-    source_key,
-)
+from nb2feast.freeze import freeze_targets, freeze_view, mark_frozen
+from nb2feast.infer import read_sidecar, sidecar_path, source_key
 from nb2feast.inline import inline_local_code, local_modules
-from nb2feast.linemap import LineMap, maps_for_views
 from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
 from nb2feast.names import check_unique_names, comment_text, escape_text
 from nb2feast.read import read_notebook
-from nb2feast.render import ViewPlan, plan_entities, render_repo, render_transform, render_transforms_init
-from nb2feast.select import select_feature_cells, split_magic
-from nb2feast.types import FEAST_TO_DTYPE, FEAST_TYPES
-from nb2feast.write import MANIFEST, seal_manifest, stale_files, write_repo
+from nb2feast.render import (
+    ViewPlan,
+    plan_entities,
+    render_repo,
+    render_transform,
+    render_transforms_init,
+)
+from nb2feast.select import select_feature_cells
 from nb2feast.targets import Target, get_target
+from nb2feast.types import FEAST_TO_DTYPE, FEAST_TYPES
+from nb2feast.write import (
+    MANIFEST,
+    hand_edited,
+    seal_manifest,
+    stale_files,
+    writable_target,
+    write_repo,
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,9 @@ def _detect_hazards(notebook: _Notebook) -> list[Hazard]:
     found: list[Hazard] = []
     for feature_cell in notebook.feature_cells:
         found.extend(
-            detect_hazards(feature_cell, notebook.cells, slices.get(feature_cell.ref, ()))
+            detect_hazards(
+                feature_cell, notebook.cells, slices.get(feature_cell.ref, ()), notebook.path.parent
+            )
         )
     return found
 
@@ -179,6 +183,14 @@ def _check_feature_names(plans: Sequence[ViewPlan]) -> None:
             owner[column.name] = plan
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_recorded(entry: dict, view: ViewSpec, sidecar: str) -> dict:
     """A sidecar entry is data from a file anyone can edit: its names are strings, its
     Feast types from the closed set, its frozen values numbers; else exit 2."""
@@ -189,6 +201,8 @@ def check_recorded(entry: dict, view: ViewSpec, sidecar: str) -> dict:
         problem = "needs lists 'features', 'dtypes' and 'feast_types'"
     elif not all(isinstance(f, str) and isinstance(dtypes.get(f), str) for f in features):
         problem = "has a feature without a dtype"
+    elif not all(_encodable(t) for f in features for t in (f, dtypes[f])):
+        problem = "has a column name or dtype with an unpaired surrogate (not UTF-8)"
     else:
         for name in [*features, *(k for k in keys if k in types)]:
             if types.get(name) not in FEAST_TYPES:
@@ -213,15 +227,13 @@ def check_recorded(entry: dict, view: ViewSpec, sidecar: str) -> dict:
 
 
 class _Typer:
-    """Columns per view: from the sidecar when it is fresh, else from running the transforms."""
+    """Columns per view: from the sidecar when it is fresh, else from running the generated
+    transforms in a child process (`nb2feast.child`), never in this one."""
 
-    def __init__(self, notebooks: Sequence[_Notebook], transforms: dict[str, str], repo: Path) -> None:
+    def __init__(self, notebooks: Sequence[_Notebook], runner: TransformRunner) -> None:
         self.sidecars = {nb.path: read_sidecar(nb.path).get("views", {}) for nb in notebooks}
         self.notebook_of = {v.name: nb for nb in notebooks for v in nb.views}
-        self.transforms = transforms
-        self.repo = repo
-        self._package = None
-        self.frames: dict[str, object] = {}
+        self.runner = runner
         self.key_types: dict[str, str] = {}
 
     def recorded(self, view: ViewSpec) -> dict | None:
@@ -235,11 +247,9 @@ class _Typer:
             return check_recorded(entry, view, sidecar_path(notebook).name)
         return None
 
-    @property
-    def package(self):  # noqa: ANN201
-        if self._package is None:
-            self._package = load_transforms(self.transforms, self.repo)
-        return self._package
+    def why(self, view: ViewSpec) -> str:
+        sidecar = sidecar_path(self.notebook_of[view.name].path).name
+        return f"no fresh types recorded in {escape_text(sidecar)}"
 
     def batch(self, view: ViewSpec) -> tuple[Column, ...]:
         recorded = self.recorded(view)
@@ -256,31 +266,20 @@ class _Typer:
                     )
                 self.key_types.setdefault(key, types.get(key, "Int64"))
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
-        frame = self.frame(view)
-        features = batch_features(frame, view.flags, view.cell.ref, line=view.body[-1].line)
-        for key in view.flags.entities:
-            check_entity_key(frame[key], key, view.name, view.cell.ref, view.body[-1].line)
-        keys = frame_columns(frame, view.flags.entities, view.name, view.cell.ref)
+        features, keys = self.runner.batch(ViewJob(view), self.why(view))
         for key, column in zip(view.flags.entities, keys, strict=True):
             self.key_types.setdefault(key, column.feast_type)
         return features
 
-    def frame(self, view: ViewSpec):  # noqa: ANN201
-        return run_build(self.package, view, self.frames, self.line_maps)
-
-    def line_maps(self) -> dict[str, LineMap]:
-        """Generated lines -> notebook cells and lines, to place a failing transform's error."""
-        return maps_for_views(self.transforms, [v for nb in self.notebook_of.values() for v in nb.views])
-
     def on_demand(self, view: ViewSpec, upstream: Sequence[ViewSpec]) -> tuple[Column, ...]:
         recorded = self.recorded(view)
         if recorded is not None:
-            return tuple(Column(n, recorded["dtypes"][n], recorded["feast_types"][n]) for n in recorded["features"])
-        frames = {}
-        for source in upstream:
-            frame = self.frame(source)
-            frames[source.name] = frame[[c for c in frame.columns if c not in (*source.flags.entities,)]]
-        return on_demand_columns(self.package, view, frames, self.line_maps)
+            return tuple(
+                Column(n, recorded["dtypes"][n], recorded["feast_types"][n])
+                for n in recorded["features"]
+            )
+        job = ViewJob(view, upstream=tuple(upstream))
+        return self.runner.on_demand(job, self.why(view))
 
 
 def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str, list]:
@@ -298,13 +297,11 @@ def _freeze(plans: list[ViewPlan], typer: _Typer, freeze_all: bool) -> dict[str,
         if recorded and names <= set(recorded["values"]):
             values, provenance = recorded["values"], comment_text(recorded["provenance"])
         else:
-            module = getattr(typer.package, view.name)
-            with TRANSFORM_LOCK:
-                frame = module.load_inputs()[view.input_frame]
-            values = compute_values(frame, targets, view.input_frame, vars(module))
+            job = ViewJob(view, targets=tuple(targets))
+            values, rows = typer.runner.freeze(job, "--freeze needs the statistics of its input")
             ref = view.cell.ref
             provenance = comment_text(
-                f"{len(frame)} rows of {view.input_frame} ({plan.notebook}, cell {ref.index}), "
+                f"{rows} rows of {view.input_frame} ({plan.notebook}, cell {ref.index}), "
                 "computed by export"
             )
         plans[number] = replace(plan, spec=freeze_view(view, values, provenance))
@@ -350,7 +347,7 @@ def _check_request_names(view: ViewSpec, sources: Sequence[ViewPlan]) -> None:
 
 
 def _plan_views(
-    notebooks: Sequence[_Notebook], repo: Path, freeze_all: bool = False
+    notebooks: Sequence[_Notebook], repo: Path, runner: TransformRunner, freeze_all: bool = False
 ) -> tuple[list[ViewPlan], dict[str, str], dict[str, str], dict[str, list]]:
     """Typed plans, entity key types, the transform modules (they need no types), and
     the statistics frozen per view."""
@@ -372,11 +369,14 @@ def _plan_views(
             plans.append(plan)
             transforms[f"transforms/{view.name}.py"] = render_transform(plan)
     transforms["transforms/__init__.py"] = render_transforms_init(plans)
-    typer = _Typer(notebooks, transforms, repo)
+    runner.load(transforms, repo)
+    typer = _Typer(notebooks, runner)
     frozen = _freeze(plans, typer, freeze_all)
     for name in frozen:
         plan = next(p for p in plans if p.name == name)
         transforms[f"transforms/{name}.py"] = render_transform(plan)
+    if frozen:
+        runner.load(transforms, repo)
     typed: list[ViewPlan] = []
     for plan in plans:
         view = plan.spec
@@ -431,6 +431,7 @@ def manifest_entry(plan: ViewPlan) -> dict:
         "notebook": plan.notebook,
         "cell_index": ref.index,
         "cell_id": ref.id,
+        "cell_hash": sidecar_key(view.cell),
         "features": [{"name": c.name, "dtype": c.dtype, "feast_type": c.feast_type} for c in plan.columns],
         "module": f"transforms/{view.name}.py",
     }
@@ -474,11 +475,20 @@ def export_notebooks(
     force: bool = False,
     freeze: bool = False,
     target: str | None = None,
+    execute: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    say: Callable[[str], None] | None = None,
 ) -> ExportResult:
     """Export the `%%feature` cells of `notebooks` into the Feast repository `out`
-    (for `target`; by default the target `out` was exported for, else `local`)."""
+    (for `target`; by default the target `out` was exported for, else `local`).
+
+    Types come from the notebooks' sidecars when fresh; else the cells' code runs in a child
+    process under `timeout` seconds (announced through `say`), or, with `execute=False`,
+    the export stops (exit 2)."""
     if not notebooks:
         raise UserError("no notebook given")
+    if not check:
+        writable_target(out)  # before anything runs: --out that is a file is exit 2 at once
     stack = get_target(target or _existing_target(out))
     loaded = [load_notebook(Path(nb), out) for nb in notebooks]
     previous = _previous_manifest(out)
@@ -494,7 +504,10 @@ def export_notebooks(
         for view in (v for nb in loaded for v in nb.views if not v.flags.on_demand):
             require_partitionable(view)
     hazards = [h for nb in loaded for h in _detect_hazards(nb)]
-    plans, key_types, transforms, frozen = _plan_views(loaded, out, freeze)
+    folder = loaded[0].path.resolve().parent
+    runner = TransformRunner(folder, timeout=timeout, allowed=execute, say=say)
+    with runner:
+        plans, key_types, transforms, frozen = _plan_views(loaded, out, runner, freeze)
     for plan in plans:
         if plan.name in frozen:
             hazards = mark_frozen(hazards, plan.name, frozen[plan.name])
@@ -547,11 +560,30 @@ def feature_cell_summaries(notebook: Path) -> list[dict]:
 
 
 def repo_status(notebook: Path, repo: Path) -> str:
-    """"not exported" | "exported" | "stale" — by comparing with a fresh render."""
+    """"not exported" | "exported" | "stale" — by comparing with a fresh render, which runs
+    no code: where types would need running the cells, by the cells' hashes instead."""
     if not (repo / MANIFEST).is_file():
         return "not exported"
     try:
-        result = export_notebooks([notebook], repo, check=True)
+        result = export_notebooks([notebook], repo, check=True, execute=False)
+    except ExecutionRefused:
+        return _status_from_hashes(notebook, repo)
     except UserError:
         return "stale"
     return "stale" if result.stale else "exported"
+
+
+def _status_from_hashes(notebook: Path, repo: Path) -> str:
+    """"exported" when the manifest lists this notebook's views exported from the cells as
+    they are now, and no generated file was edited since."""
+    display = os.path.relpath(notebook.resolve(), repo.resolve())
+    manifest = _previous_manifest(repo)
+    views = manifest.get("views") if isinstance(manifest.get("views"), list) else []
+    exported = {
+        v.get("name"): v.get("cell_hash")
+        for v in views
+        if isinstance(v, dict) and v.get("notebook") == display
+    }
+    current = {c.flags.name: sidecar_key(c) for c in select_feature_cells(read_notebook(notebook))}
+    edited = hand_edited(repo, {})
+    return "exported" if exported == current and not edited else "stale"

@@ -53,7 +53,9 @@ def parse_ttl(text: str) -> int:
         raise UserError(f"malformed --ttl {text!r}", fix="use a number with a unit: 30d, 12h, 90m, 0")
     seconds = int(match["n"]) * _UNIT_SECONDS[match["unit"]]
     if seconds > MAX_TTL_SECONDS:
-        raise UserError(f"--ttl {text!r} is longer than 100 years", fix="use at most 36500d, or 0 (never expires)")
+        raise UserError(
+            f"--ttl {text!r} is longer than 100 years", fix="use at most 36500d, or 0 (never expires)"
+        )
     return seconds
 
 

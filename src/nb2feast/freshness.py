@@ -18,14 +18,14 @@ import ast
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nb2feast.model import AppliedState, Manifest, ViewEntry
 
 MANIFEST = "nb2feast.json"
-_IGNORED_KEYS = {"cell_index", "cell_id", "notebook", "module", "table"}
+_IGNORED_KEYS = {"cell_index", "cell_id", "cell_hash", "notebook", "module", "table"}
 
 
 @dataclass
@@ -70,7 +70,10 @@ def notebook_drift(notebooks: Sequence[Path], repo: Path, manifest: Manifest) ->
     for name, view in fresh.items():
         if name not in kept:
             out.new_views[name] = view
-            out.add([name], f"the %%feature cell {name!r} ({view.where}) is not in the repository: {fix}")
+            out.add(
+                [name],
+                f"the %%feature cell {name!r} ({view.where}) is not in the repository: {fix}",
+            )
             continue
         changes = entry_changes(kept[name], view)
         if changes:
@@ -82,17 +85,37 @@ def notebook_drift(notebooks: Sequence[Path], repo: Path, manifest: Manifest) ->
             continue
         path = repo / relative
         expected = result.texts.get(relative)
-        if expected is not None and path.is_file() and same_values(relative, path.read_text(), expected):
+        if (
+            expected is not None
+            and path.is_file()
+            and same_values(relative, path.read_text(), expected)
+        ):
             out.notes.append(f"{relative} was edited by hand; the edit changes no value")
             continue
-        owners = file_views(relative, list(kept) or list(fresh), path, expected)
+        owners = file_views(relative, list(dict.fromkeys([*kept, *fresh])), path, expected)
+        if relative == "transforms/__init__.py" and (out.new_views or kept.keys() - fresh.keys()):
+            continue  # it lists the views: the ones added or removed are named already
         if not path.is_file():
             out.add(owners, f"{relative} is missing: {fix}")
         elif expected is None:
             out.add(owners, f"{relative} is no longer generated from the notebook: {fix}")
         else:
-            out.add(owners, f"{relative} differs from what export writes from the notebook now: {fix}")
+            out.add(
+                owners, f"{relative} differs from what export writes from the notebook now: {fix}"
+            )
+    _propagate(out, {**kept, **fresh})
     return out
+
+
+def _propagate(out: Freshness, views: Mapping[str, ViewEntry]) -> None:
+    """An on-demand view built on a stale source view serves the old values too."""
+    for name, view in views.items():
+        stale_sources = [s for s in view.sources if s in out.stale and s != name]
+        if stale_sources:
+            out.add(
+                [name],
+                f"it is computed from stale source view(s) {', '.join(stale_sources)}: fix those first",
+            )
 
 
 def entry_changes(old: ViewEntry, new: ViewEntry) -> list[str]:
@@ -242,9 +265,11 @@ def served_drift(repo: Path, manifest: Manifest, applied: AppliedState) -> Fresh
     now = fingerprint_repo(repo, manifest)
     fix = f"run `nb2feast materialize {repo}` (rebuilds the tables and runs feast apply)"
     views = [v.name for v in manifest.views]
+    manifest_views = {v.name: v for v in manifest.views}
     out = Freshness()
     changed = [
-        p for p in sorted(applied.files.keys() | now.files.keys())
+        p
+        for p in sorted(applied.files.keys() | now.files.keys())
         if applied.files.get(p) != now.files.get(p)
     ]
     objects = [p.partition(":")[2] for p in changed if p.startswith("definitions.py:")]
@@ -256,9 +281,13 @@ def served_drift(repo: Path, manifest: Manifest, applied: AppliedState) -> Fresh
             owners = _owners(objects, views)
         elif relative == "transforms/__init__.py":
             owners = [v.name for v in manifest.views if v.kind == "batch"]
-        out.add(owners, f"{relative} changed after the last feast apply: Feast serves the old one; {fix}")
+        out.add(
+            owners,
+            f"{relative} changed after the last feast apply: Feast serves the old one; {fix}",
+        )
     for name in sorted(applied.tables.keys() | now.tables.keys()):
         if applied.tables.get(name) != now.tables.get(name) and name in views:
             table = manifest.view(name).table if manifest.view(name) else name
             out.add([name], f"{table} is not the table built at the last apply; {fix}")
+    _propagate(out, manifest_views)
     return out

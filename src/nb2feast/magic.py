@@ -23,10 +23,16 @@ from traitlets import Bool, Unicode
 
 from nb2feast.errors import UserError
 from nb2feast.flags import parse_flags
-from nb2feast.model import CellRef, FeatureCell, FeatureFlags, Hazard, NotebookCell
-
-CAPTURE_ENV = "NB2FEAST_CAPTURE_DIR"
-NOTEBOOK_ENV = "NB2FEAST_NOTEBOOK"
+from nb2feast.model import (
+    CAPTURE_ENV,
+    NOTEBOOK_ENV,
+    CaptureMeta,
+    CellRef,
+    FeatureCell,
+    FeatureFlags,
+    Hazard,
+    NotebookCell,
+)
 
 
 @dataclass(frozen=True)
@@ -351,11 +357,11 @@ def _capture(directory: Path, flags, frame, snapshot, input_frame, features) -> 
     frame.to_parquet(directory / f"{flags.name}.output.parquet", index=False)
     if snapshot is not None:
         snapshot.to_parquet(directory / f"{flags.name}.input.parquet", index=False)
-    meta = {
-        "name": flags.name,
-        "kind": flags.kind,
-        "input_frame": input_frame,
-        "features": [n for n, _ in features],
-        "dtypes": {str(c): str(frame[c].dtype) for c in frame.columns},
-    }
-    write_json_atomic(directory / f"{flags.name}.json", meta)
+    meta = CaptureMeta(
+        name=flags.name,
+        kind=flags.kind,
+        input_frame=input_frame,
+        features=tuple(n for n, _ in features),
+        dtypes={str(c): str(frame[c].dtype) for c in frame.columns},
+    )
+    write_json_atomic(directory / f"{flags.name}.json", meta.to_json())

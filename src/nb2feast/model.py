@@ -153,8 +153,16 @@ NOTEBOOK_ENV = "NB2FEAST_NOTEBOOK"
 ViewStatus = Literal["stale", "error", "mismatch", "hazard", "ok"]
 # Verify's phases, in the order they run (the report's timings follow it).
 PHASES = (
-    "apply", "run_notebook", "freshness", "open_store", "sample", "offline", "materialize",
-    "online", "compare", "time_travel",
+    "apply",
+    "run_notebook",
+    "freshness",
+    "open_store",
+    "sample",
+    "offline",
+    "materialize",
+    "online",
+    "compare",
+    "time_travel",
 )
 
 
@@ -321,13 +329,30 @@ class ServedMode:
         return cls(str(data["name"]), str(data["mode"]), data.get("reason"))
 
     def to_json(self) -> dict:
-        return {"name": self.name, "mode": self.mode} | ({"reason": self.reason} if self.reason else {})
+        return {"name": self.name, "mode": self.mode} | (
+            {"reason": self.reason} if self.reason else {}
+        )
 
 
 _VIEW_KEYS = {
-    "name", "kind", "notebook", "cell_index", "cell_id", "features", "module", "entities",
-    "timestamp", "created", "ttl_seconds", "offline_only", "table", "input_frame", "sources",
-    "requests", "modes", "views",
+    "name",
+    "kind",
+    "notebook",
+    "cell_index",
+    "cell_id",
+    "features",
+    "module",
+    "entities",
+    "timestamp",
+    "created",
+    "ttl_seconds",
+    "offline_only",
+    "table",
+    "input_frame",
+    "sources",
+    "requests",
+    "modes",
+    "views",
 }
 
 
@@ -560,4 +585,7 @@ class AppliedState:
         return cls(files=dict(data.get("files") or {}), tables=dict(data.get("tables") or {}))
 
     def to_json(self) -> dict:
-        return {"files": dict(sorted(self.files.items())), "tables": dict(sorted(self.tables.items()))}
+        return {
+            "files": dict(sorted(self.files.items())),
+            "tables": dict(sorted(self.tables.items())),
+        }

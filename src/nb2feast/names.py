@@ -18,13 +18,38 @@ MAX_NAME = 100  # a view name becomes a module file name (plus `_pandas`, `.parq
 RESERVED = frozenset(
     {
         # definitions.py
-        "timedelta", "Path", "pd", "np", "Entity", "Field", "FeatureView", "FileSource",
-        "ValueType", "RequestSource", "on_demand_feature_view", "REPO_DIR",
-        "Int32", "Int64", "Float32", "Float64", "String", "Bytes", "Bool", "UnixTimestamp",
+        "timedelta",
+        "Path",
+        "pd",
+        "np",
+        "Entity",
+        "Field",
+        "FeatureView",
+        "FileSource",
+        "ValueType",
+        "RequestSource",
+        "on_demand_feature_view",
+        "REPO_DIR",
+        "Int32",
+        "Int64",
+        "Float32",
+        "Float64",
+        "String",
+        "Bytes",
+        "Bool",
+        "UnixTimestamp",
         # transforms/<view>.py and transforms/__init__.py
-        "contextlib", "pathlib", "NOTEBOOK_DIR", "load_inputs", "build", "BUILDERS",
+        "contextlib",
+        "pathlib",
+        "NOTEBOOK_DIR",
+        "load_inputs",
+        "build",
+        "BUILDERS",
         # builtins the generated code calls
-        "str", "dict", "type", "print",
+        "str",
+        "dict",
+        "type",
+        "print",
     }
 )
 SOFT_KEYWORDS = frozenset({*keyword.softkwlist, "type", "_"})

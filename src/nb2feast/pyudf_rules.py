@@ -502,6 +502,51 @@ def _where_method(keep_when: bool) -> Handler:
     return handler
 
 
+def _operator_method(operator: type) -> Handler:
+    """`s.add(o, fill_value=v)` and friends: the operator; with `fill_value`, a value missing
+    on one side only is replaced by it first (both missing stays missing)."""
+
+    def handler(c: Any, call: Call) -> Value:
+        args = call.bind(c, "other", "axis", "level", "fill_value", required=1)
+        if set(args) & {"axis", "level"}:
+            raise c.fail(f"`.{call.name}` with axis/level", call.node)
+        left, right = call.subject, c.expr(args["other"])
+        if "fill_value" in args:
+            if operator not in (cst.Add, cst.Subtract, cst.Multiply, cst.Divide):
+                raise c.fail(f"`.{call.name}(fill_value=...)` is not translated", call.node)
+            fill = c.expr(args["fill_value"]).node
+            left = Value(c.helper("_fill_left", left.node, right.node, fill), left.kind)
+            right = Value(c.helper("_fill_left", right.node, call.subject.node, fill), right.kind)
+        return BINARY[operator](c, call.node, left, right)
+
+    return handler
+
+
+def _comparison_method(operator: str) -> Handler:
+    def handler(c: Any, call: Call) -> Value:
+        args = call.bind(c, "other", required=1)
+        other = c.expr(args["other"]).node
+        return Value(c.helper("_compare", _string(operator), call.subject.node, other), "bool")
+
+    return handler
+
+
+_OPERATOR_METHODS = {
+    "add": cst.Add,
+    "sub": cst.Subtract,
+    "subtract": cst.Subtract,
+    "mul": cst.Multiply,
+    "multiply": cst.Multiply,
+    "div": cst.Divide,
+    "truediv": cst.Divide,
+    "divide": cst.Divide,
+    "floordiv": cst.FloorDivide,
+    "mod": cst.Modulo,
+    "pow": cst.Power,
+}
+_COMPARISON_METHODS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
+
+
 METHODS: dict[str, Handler] = {
     "isna": _is_missing(False),
     "isnull": _is_missing(False),
@@ -519,6 +564,31 @@ METHODS: dict[str, Handler] = {
     "between": _between,
     "where": _where_method(True),
     "mask": _where_method(False),
+    **{name: _operator_method(op) for name, op in _OPERATOR_METHODS.items()},
+    **{name: _comparison_method(op) for name, op in _COMPARISON_METHODS.items()},
+}
+
+# -- reductions along a row: F[["a", "b"]].max(axis=1) ---------------------------------------
+
+
+def _row_reduction(how: str) -> Handler:
+    def handler(c: Any, call: Call) -> Value:
+        args = call.bind(c, "axis", "skipna")
+        axis = _literal(c, args.get("axis", cst.Integer("0")), "`axis`")
+        skipna = _literal(c, args.get("skipna", cst.Name("True")), "`skipna`")
+        if axis not in (1, "columns") or skipna is not True:
+            raise c.fail(
+                f"`.{how}()` of a frame reads other rows (only axis=1 is row-wise)", call.node
+            )
+        kind = call.subject.kind.split(":", 1)[1]
+        node = c.helper("_row_reduce", _string(how), call.subject.node)
+        return Value(node, "float" if how == "mean" else (None if kind == "None" else kind))
+
+    return handler
+
+
+ROW_REDUCTIONS: dict[str, Handler] = {
+    how: _row_reduction(how) for how in ("max", "min", "sum", "mean")
 }
 
 # -- the .str accessor (and string methods of elements inside a lambda) ------------------------

@@ -20,6 +20,10 @@ def _isna(x):
 
 
 def _in(x):
+    """A value from Feast as pandas holds it: numpy ints and bools (for numpy's rules on
+    overflow and division by zero); floats, strings and None pass as they are."""
+    if x is None or type(x) is float or type(x) is str:
+        return x
     if isinstance(x, (bool, np.bool_)):
         return np.bool_(x)
     if isinstance(x, (int, np.integer)):
@@ -30,6 +34,8 @@ def _in(x):
 
 
 def _out(x):
+    if x is None or type(x) is float or type(x) is str:
+        return x
     return x.item() if isinstance(x, np.generic) else x
 
 
@@ -38,10 +44,22 @@ def _nan_if_none(x):
 
 
 def _arith(ufunc, a, b):
-    if _isna(a) or _isna(b):
+    """`a <ufunc> b` with numpy's rules (x / 0.0 is inf); numpy scalars' operators are
+    several times faster than calling the ufunc on one value."""
+    if a is None or b is None or _isna(a) or _isna(b):
         return np.float64("nan")
     if isinstance(a, str) or isinstance(b, str):
         return a + b if ufunc is np.add else a * b
+    if type(a) is float or type(a) is int:
+        a = np.float64(a) if type(a) is float else np.int64(a)
+    if ufunc is np.add:
+        return a + b
+    if ufunc is np.subtract:
+        return a - b
+    if ufunc is np.multiply:
+        return a * b
+    if ufunc is np.true_divide:
+        return a / b
     return ufunc(a, b)
 
 
@@ -49,6 +67,11 @@ def _int_by_zero(a, b):
     """pandas turns an integer division by zero into float division (inf/nan), not 0."""
     ints = (int, np.integer)
     return isinstance(a, ints) and isinstance(b, ints) and not isinstance(a, bool) and b == 0
+
+
+def _fill_left(a, b, fill):
+    """`fill_value` of `s.add(o, fill_value=...)`: a missing where the other side is not."""
+    return fill if _isna(a) and not _isna(b) else a
 
 
 def _floordiv(a, b):
@@ -112,15 +135,21 @@ def _scalar_round(x, digits=None):
 
 
 def _clip(x, lower, upper):
-    lower = None if _isna(lower) else lower
-    upper = None if _isna(upper) else upper
-    if _isna(x) or (lower is None and upper is None):
-        return np.float64("nan") if _isna(x) else x
-    return np.clip(x, lower, upper)
+    """`clip` as numpy's min(max(x, lower), upper); a missing bound is no bound."""
+    if _isna(x):
+        return np.float64("nan")
+    floats = isinstance(x, (float, np.floating))
+    if not _isna(lower) and x < lower:
+        x = np.float64(lower) if floats else lower
+    if not _isna(upper) and x > upper:
+        x = np.float64(upper) if floats else upper
+    return x
 
 
 def _where(condition, a, b):
     """`np.where` on one row: numpy promotes the two branches to a common type."""
+    if type(a) is type(b) and a is not None:
+        return a if condition else b
     return np.where(condition, _nan_if_none(a), _nan_if_none(b))[()]
 
 
@@ -294,6 +323,19 @@ def _cut(x, bins, labels, right, include_lowest):
         if inside:
             return i if labels is False else labels[i]
     return np.float64("nan")
+
+
+def _row_reduce(how, values):
+    """`frame[[...]].max(axis=1)` and friends on one row: missing values are skipped; with
+    none left, max/min/mean are NaN and sum is 0.0."""
+    present = [v for v in values if not _isna(v)]
+    if how == "sum":
+        return sum(present) if present else np.float64(0.0)
+    if not present:
+        return np.float64("nan")
+    if how == "mean":
+        return np.float64(sum(present)) / len(present)
+    return max(present) if how == "max" else min(present)
 
 
 def _dt(x, field):

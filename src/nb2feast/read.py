@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 from nb2feast.errors import UserError
@@ -39,7 +40,8 @@ def read_notebook(path: Path, display: str | None = None) -> tuple[NotebookCell,
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         raw_id = cell.get("id")
-        cell_id = escape_text(raw_id)[:80] if isinstance(raw_id, str) and raw_id else f"cell-{index}"
+        has_id = isinstance(raw_id, str) and raw_id
+        cell_id = escape_text(raw_id)[:80] if has_id else f"cell-{index}"
         ref = CellRef(name, index, cell_id)
         cells.append(NotebookCell(ref=ref, source=_checked_source(cell.get("source", ""), ref)))
     return tuple(cells)
@@ -59,7 +61,9 @@ def _read_v4(path: Path) -> object:
         return data
     import nbformat
 
-    return nbformat.reads(raw.decode("utf-8"), as_version=4)
+    with warnings.catch_warnings():  # nbformat warns (to stderr) of ids it repairs
+        warnings.simplefilter("ignore")
+        return nbformat.reads(raw.decode("utf-8"), as_version=4)
 
 
 def _checked_source(source: object, ref: CellRef) -> str:

@@ -340,7 +340,8 @@ class EntityPlan:
 
 
 def plan_entities(plans: Sequence[ViewPlan], key_types: Mapping[str, str]) -> tuple[EntityPlan, ...]:
-    taken = {p.name for p in plans} | {f"{p.name}_source" for p in plans}
+    suffixes = ("", "_source", "_request", "_pandas")
+    taken = {f"{p.name}{suffix}" for p in plans for suffix in suffixes}
     entities = []
     keys = sorted({k for p in plans if not p.spec.flags.on_demand for k in p.spec.flags.entities})
     for key in keys:

@@ -60,10 +60,14 @@ def headline(report: ParityReport) -> str:
         return f"Parity ok: {len(statuses)} view{'s' if len(statuses) != 1 else ''}"
     counts = [(s, statuses.count(s)) for s in ("stale", "error", "mismatch", "hazard")]
     parts = [f"{n} {s}" for s, n in counts if n]
-    loose = [h for h in report.hazards if h.severity == "error" and h.view not in {v.name for v in report.views}]
+    loose = [
+        h
+        for h in report.hazards
+        if h.severity == "error" and h.view not in {v.name for v in report.views}
+    ]
     if loose:
         parts.append(f"{len(loose)} error hazard{'s' if len(loose) != 1 else ''}")
-    return f"Not ok: {', '.join(parts)} of {len(statuses)} views"
+    return f"Not ok: {', '.join(parts)} of {len(statuses)} view{'s' if len(statuses) != 1 else ''}"
 
 
 def format_error(value: float) -> str:
@@ -99,8 +103,23 @@ def render_json(report: ParityReport) -> str:
 
 def render_text(report: ParityReport) -> str:
     """A table a person reads in a terminal: one line per feature, offenders spelled out."""
-    lines = [f"nb2feast verify: {headline(report)}", f"  {report.notebook} against {report.repo}", ""]
-    header = ("view", "path", "mode", "feature", "ok", "rows", "mism", "nulls", "max_abs_err", "dtype nb -> feast")
+    lines = [
+        f"nb2feast verify: {headline(report)}",
+        f"  {report.notebook} against {report.repo}",
+        "",
+    ]
+    header = (
+        "view",
+        "path",
+        "mode",
+        "feature",
+        "ok",
+        "rows",
+        "mism",
+        "nulls",
+        "max_abs_err",
+        "dtype nb -> feast",
+    )
     table = [header]
     for view in report.views:
         status = view_status(view, report.hazards)
@@ -110,7 +129,9 @@ def render_text(report: ParityReport) -> str:
             rows = f"{check.rows_returned}/{check.rows_expected}"
             name = check.feast_view or view.name
             if check.error is not None:
-                table.append((name, check.path, check.mode or "", "-", "ERROR", rows, "", "", "", ""))
+                table.append(
+                    (name, check.path, check.mode or "", "-", "ERROR", rows, "", "", "", "")
+                )
                 continue
             for feature in check.features:
                 table.append(_feature_row(name, check, feature, rows))
@@ -134,7 +155,9 @@ def render_text(report: ParityReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _feature_row(view: str, check: ParityCheck, feature: ParityFeature, rows: str) -> tuple[str, ...]:
+def _feature_row(
+    view: str, check: ParityCheck, feature: ParityFeature, rows: str
+) -> tuple[str, ...]:
     drift = " (!)" if feature.feast_type != feature.feast_type_notebook else ""
     return (
         view,
@@ -181,7 +204,11 @@ def _why(feature: ParityFeature) -> str:
             f"{feature.mismatches} mismatching rows ({feature.null_mismatches} null on one side), "
             f"max abs error {format_error(feature.max_abs_err)}"
         )
-    if feature.feast_type and feature.feast_type_notebook and feature.feast_type != feature.feast_type_notebook:
+    if (
+        feature.feast_type
+        and feature.feast_type_notebook
+        and feature.feast_type != feature.feast_type_notebook
+    ):
         reasons.append(
             f"type drift: the notebook's {feature.dtype_notebook} is {feature.feast_type_notebook}, "
             f"Feast declares {feature.feast_type}"
@@ -229,7 +256,18 @@ def render_html(report: ParityReport) -> str:
         "<table><thead><tr>"
         + "".join(
             f"<th>{h}</th>"
-            for h in ("view", "path", "mode", "feature", "", "rows", "mismatches", "nulls", "max abs err", "dtype")
+            for h in (
+                "view",
+                "path",
+                "mode",
+                "feature",
+                "",
+                "rows",
+                "mismatches",
+                "nulls",
+                "max abs err",
+                "dtype",
+            )
         )
         + "</tr></thead><tbody>",
     ]
@@ -269,7 +307,9 @@ def render_html(report: ParityReport) -> str:
     if report.hazards:
         items = "".join(
             f"<li><b>{e(h.severity)}</b> {e(h.code)} {e(h.category)}: cell {h.cell_index}, "
-            f"line {h.line}: {e(h.message)}" + (f"<br><i>fix:</i> {e(h.fix)}" if h.fix else "") + "</li>"
+            f"line {h.line}: {e(h.message)}"
+            + (f"<br><i>fix:</i> {e(h.fix)}" if h.fix else "")
+            + "</li>"
             for h in report.hazards
         )
         parts.append(f"<details open><summary>Hazards</summary><ul>{items}</ul></details>")
@@ -295,7 +335,9 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(level: str, message: str, file: str = "", line: int | None = None, title: str = "") -> str:
+def annotation(
+    level: str, message: str, file: str = "", line: int | None = None, title: str = ""
+) -> str:
     """One GitHub Actions workflow command (`::error file=NB,line=L::message`)."""
     props = []
     if file:
@@ -304,13 +346,19 @@ def annotation(level: str, message: str, file: str = "", line: int | None = None
         props.append(f"line={int(line)}")
     if title:
         props.append(f"title={_escape_property(title)}")
-    return f"::{level} {','.join(props)}::{_escape_data(message)}" if props else f"::{level}::{_escape_data(message)}"
+    return (
+        f"::{level} {','.join(props)}::{_escape_data(message)}"
+        if props
+        else f"::{level}::{_escape_data(message)}"
+    )
 
 
 _LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
-def hazard_annotations(hazards: Sequence[Hazard], notebook: str, lines: Mapping[tuple[int, int], int]) -> list[str]:
+def hazard_annotations(
+    hazards: Sequence[Hazard], notebook: str, lines: Mapping[tuple[int, int], int]
+) -> list[str]:
     """Hazards as annotations at the notebook line of their cell line (`lines`: (cell, line) -> file line)."""
     return [
         annotation(
@@ -343,13 +391,24 @@ def render_github(report: ParityReport, lines: Mapping[tuple[int, int], int] | N
             if check.error:
                 reasons.append(f"{label}: {check.error}")
             elif check.rows_expected != check.rows_returned:
-                reasons.append(f"{label}: Feast returned {check.rows_returned} rows for {check.rows_expected}")
+                reasons.append(
+                    f"{label}: Feast returned {check.rows_returned} rows for {check.rows_expected}"
+                )
             reasons += [f"{label} {f.name}: {_why(f)}" for f in check.features if not f.ok]
         for reason in reasons:
-            out.append(annotation("error", f"view {view.name} is {status}: {reason}", report.notebook, where,
-                                  f"nb2feast verify: {view.name}"))
+            out.append(
+                annotation(
+                    "error",
+                    f"view {view.name} is {status}: {reason}",
+                    report.notebook,
+                    where,
+                    f"nb2feast verify: {view.name}",
+                )
+            )
     out += hazard_annotations(report.hazards, report.notebook, lines)
-    out.append(annotation("notice" if report.ok else "error", headline(report), title="nb2feast verify"))
+    out.append(
+        annotation("notice" if report.ok else "error", headline(report), title="nb2feast verify")
+    )
     return "\n".join(out) + "\n"
 
 
@@ -378,11 +437,17 @@ def render_junit(report: ParityReport) -> str:
             label = f"{check.path}{'[' + check.mode + ']' if check.mode else ''}"
             problems = [f"{f.name}: {_why(f)}" for f in check.features if not f.ok]
             if check.rows_expected != check.rows_returned and check.error is None:
-                problems.insert(0, f"Feast returned {check.rows_returned} rows for {check.rows_expected}")
+                problems.insert(
+                    0, f"Feast returned {check.rows_returned} rows for {check.rows_expected}"
+                )
             case(view.name, label, failure="\n".join(problems) or None, error=check.error)
         if view.kind == "batch":
             leaks = [h for h in report.hazards if h.view == view.name and h.severity == "error"]
-            case(view.name, "hazards", failure="\n".join(f"{h.code}: {h.message}" for h in leaks) or None)
+            case(
+                view.name,
+                "hazards",
+                failure="\n".join(f"{h.code}: {h.message}" for h in leaks) or None,
+            )
     for key, value in counts.items():
         suite.set(key, str(value))
     root = ET.Element("testsuites", name="nb2feast", **{k: str(v) for k, v in counts.items()})

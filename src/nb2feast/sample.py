@@ -27,7 +27,11 @@ _NULL_SHARE = 0.1
 
 
 def strata(
-    frame: pd.DataFrame, keys: Sequence[str], nullable: Sequence[str], n: int, rng: np.random.Generator
+    frame: pd.DataFrame,
+    keys: Sequence[str],
+    nullable: Sequence[str],
+    n: int,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, dict]:
     """Positions of `n` rows of `frame` that cannot be blind, and what they cover.
 
@@ -45,7 +49,9 @@ def strata(
         where = np.flatnonzero(frame[column].isna().to_numpy())
         if where.size == 0:
             continue
-        pick = rng.choice(where, size=min(per_column, where.size, n // 2 - taken or 1), replace=False)
+        pick = rng.choice(
+            where, size=min(per_column, where.size, n // 2 - taken or 1), replace=False
+        )
         chosen.append(pick)
         taken += pick.size
         null_rows[column] = int(pick.size)
@@ -141,7 +147,11 @@ def sample_entity_rows(
 
 
 def stratified_input_rows(
-    frame: pd.DataFrame, n: int, rng: np.random.Generator, keys: Sequence[str] = (), inputs: Sequence[str] = ()
+    frame: pd.DataFrame,
+    n: int,
+    rng: np.random.Generator,
+    keys: Sequence[str] = (),
+    inputs: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, np.ndarray, dict]:
     """`n` rows of an on-demand view's input frame, each given a row id; their positions in
     `frame` and their coverage. Rows with a missing value in each input and one row per

@@ -1,18 +1,27 @@
 """Time travel: a batch view's rows must not change when the future is taken away.
 
 Recompute a batch view on its inputs cut at a time T (only rows stamped at or before T);
-any feature row stamped at or before T whose value changes, appears or disappears was
-computed from data that did not exist yet at its timestamp (NB2F310). This catches what
-no source pattern can: aggregates stamped at the start of their window, whole-history
-statistics joined back to earlier rows, sorting tricks. `time_travel_hazards` is pure
-(a transform, its input frames, the manifest's view entry -> hazards); `check_repo`
-loads a generated repository's transforms and inputs and runs it on every batch view.
+any feature row of all the data stamped at or before T whose value changes or that
+disappears was computed from data that did not exist yet at its timestamp (NB2F310).
+This catches what no source pattern can: aggregates stamped at the start of their
+window, whole-history statistics joined back to earlier rows, sorting tricks.
+
+Before blaming the future it runs the view twice on the same data: what changes then is
+noise (NB2F210), left out of the verdict. Each input is cut by its own clock: the column
+the cell makes the view's timestamp from (traced in the cell's code), never a guess; what
+it cannot cut is said (NB2F312). A cut the view cannot compute on is a finding (NB2F311).
+Arrival stamps (`--created`, or columns timed and named like one: NB2F610) cut too; late
+data found only through an undeclared stamp is NB2F611. Catalogue: docs/hazards.md.
+
+`time_travel_hazards` is pure (a transform, its input frames, the manifest's view entry,
+the cell's source -> hazards); `check_repo` loads a generated repository's transforms and
+inputs and runs it on every batch view.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +66,7 @@ CODE_NONDETERMINISTIC = "NB2F210"
 CODE_FAILED_CUT = "NB2F311"
 CODE_UNCHECKED = "NB2F312"
 CODE_LATE_ARRIVAL = "NB2F610"
+CODE_LATE_VALUES = "NB2F611"
 FIX_NONDETERMINISTIC = (
     "make the view a function of its data: seed every random draw "
     "(`np.random.default_rng(SEED)`, `.sample(..., random_state=SEED)`), and never let the "
@@ -111,9 +121,23 @@ def time_travel_hazards(
     if stamps is None or not features:
         return ()
     clocks = input_clocks(inputs, view, stamps, source)
-    created = view.get("created") or _carried_arrival(clocks, full)
-    on = [*keys, ts, *([created] if created and created in full.columns else [])]
+    cuts = cut_times(stamps, quantiles)
+    declared = view.get("created")
     found: list[Hazard] = list(_late_arrivals(view, inputs, clocks))
+    arrived = _utc(full[declared]) if declared and declared in full.columns else None
+    if arrived is not None and cuts and bool((arrived > cuts[-1]).all()):
+        found.append(
+            _unchecked(
+                view,
+                "info",
+                f"every row's --created {declared!r} is after the last cut (a stamp of when the "
+                "table was made, e.g. the wall clock: NB2F204), so rows were judged by event "
+                "time only",
+            )
+        )
+        declared = None
+    created = declared or _carried_arrival(clocks, full)
+    on = [*keys, ts, *([created] if created and created in full.columns else [])]
     if not any(clocks.event.values()):
         reasons = "; ".join(f"{name}: {why}" for name, why in clocks.unchecked.items())
         return (
@@ -132,54 +156,123 @@ def time_travel_hazards(
     noisy = _noise(view, transform, inputs, clocks, full, on, features, rtol=rtol, atol=atol)
     if noisy:
         found.append(noisy[0])
-    leaks: dict[str, list[_Leak]] = {}
-    failures: list[str] = []
-    cuts = cut_times(stamps, quantiles)
-    for cut in cuts:
-        try:
-            partial = _run(transform, _cut_by(inputs, cut, clocks))
-        except Exception as exc:  # noqa: BLE001 - the user's code: a finding, not a crash
-            failures.append(f"at {cut.isoformat()}: {_one_line(exc)}")
-            continue
-        lost = [c for c in on if c not in partial.columns]
-        if lost:
-            failures.append(f"at {cut.isoformat()}: the result has no column {_names(lost)}")
-            continue
-        missing = [c for c in full.columns if c not in partial.columns]
-        extra = [c for c in partial.columns if c not in full.columns]
-        if missing or extra:
-            failures.append(
-                f"at {cut.isoformat()}: the columns differ ("
-                + "; ".join(
-                    part
-                    for part in (
-                        f"missing {_names(missing)}" if missing else "",
-                        f"new {_names(extra)}" if extra else "",
-                    )
-                    if part
-                )
-                + ")"
-            )
-        for feature, leak in _changes(
-            full,
-            partial,
-            cut,
-            on,
-            ts,
-            features,
-            rtol=rtol,
-            atol=atol,
-            created=created,
-            skip=noisy[1] if noisy else None,
-        ).items():
-            leaks.setdefault(feature, []).append(leak)
+    skip = noisy[1] if noisy else None
+    # Event time (and a declared --created) decide leakage; an arrival column only
+    # inferred from its name and values is a second pass, reported as late_arrival.
+    event_clocks = replace(
+        clocks, arrival={n: c if c == declared else None for n, c in clocks.arrival.items()}
+    )
+    travel = _Travel(full, on, ts, features, rtol, atol, skip)
+    leaks, failures = travel.run(transform, inputs, cuts, event_clocks, declared)
     if failures:
         found.append(_failed_cuts(view, failures, len(cuts)))
-    arrival = sorted({c for c in clocks.arrival.values() if c})
     found += [
-        _hazard(view, feature, leaks[feature], arrival) for feature in features if feature in leaks
+        _hazard(view, feature, leaks[feature], [declared] if declared else [])
+        for feature in features
+        if feature in leaks
     ]
+    inferred = sorted({c for c in clocks.arrival.values() if c and c != declared})
+    if inferred and not failures:
+        late, _ = travel.run(transform, inputs, cuts, clocks, created)
+        found += [
+            _late_values(view, feature, late[feature], inferred)
+            for feature in features
+            if feature in late and feature not in leaks
+        ]
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class _Travel:
+    """The view's result on all data, and how to compare a cut's result with it."""
+
+    full: pd.DataFrame
+    on: list[str]
+    ts: str
+    features: list[str]
+    rtol: float
+    atol: float
+    skip: Mapping[str, pd.MultiIndex] | None
+
+    def run(
+        self,
+        transform: Transform,
+        inputs: Mapping[str, pd.DataFrame],
+        cuts: Sequence[pd.Timestamp],
+        clocks: _Clocks,
+        created: str | None,
+    ) -> tuple[dict[str, list[_Leak]], list[str]]:
+        """Per feature the changes at each cut, and the cuts that failed (with why)."""
+        leaks: dict[str, list[_Leak]] = {}
+        failures: list[str] = []
+        on = self.on
+        for cut in cuts:
+            try:
+                partial = _run(transform, _cut_by(inputs, cut, clocks))
+            except Exception as exc:  # noqa: BLE001 - the user's code: a finding, not a crash
+                failures.append(f"at {cut.isoformat()}: {_one_line(exc)}")
+                continue
+            lost = [c for c in on if c not in partial.columns]
+            if lost:
+                failures.append(f"at {cut.isoformat()}: the result has no column {_names(lost)}")
+                continue
+            shape = _shape_change(self.full, partial)
+            if shape:
+                failures.append(f"at {cut.isoformat()}: the columns differ ({shape})")
+            for feature, leak in _changes(
+                self.full,
+                partial,
+                cut,
+                on,
+                self.ts,
+                self.features,
+                rtol=self.rtol,
+                atol=self.atol,
+                created=created,
+                skip=self.skip,
+            ).items():
+                leaks.setdefault(feature, []).append(leak)
+        return leaks, failures
+
+
+def _shape_change(full: pd.DataFrame, partial: pd.DataFrame) -> str:
+    missing = [c for c in full.columns if c not in partial.columns]
+    extra = [c for c in partial.columns if c not in full.columns]
+    parts = [
+        f"missing {_names(missing)}" if missing else "",
+        f"new {_names(extra)}" if extra else "",
+    ]
+    return "; ".join(p for p in parts if p)
+
+
+def _late_values(view: Mapping, feature: str, leaks: list[_Leak], arrival: Sequence[str]) -> Hazard:
+    """NB2F611: a feature whose values change when rows that had not arrived yet are removed."""
+    first = next((leak for leak in leaks if "(no row)" not in leak.example.values()), leaks[0])
+    where = ", ".join(
+        f"{k}={v}" for k, v in first.example.items() if k not in {"all_data", "data_up_to_cut"}
+    )
+    return Hazard(
+        code=CODE_LATE_VALUES,
+        category="late_arrival",
+        severity="error",
+        cell_index=int(view.get("cell_index", 0) or 0),
+        cell_id=str(view.get("cell_id", "") or ""),
+        line=1,
+        col=0,
+        message=(
+            f"time travel: view {view['name']!r}, feature {feature!r} is computed from rows that "
+            f"had not arrived yet: with the inputs cut also by arrival {_names(list(arrival))} "
+            f"at {first.cut.isoformat()}, {first.changed} of {first.compared} rows stamped at or "
+            f"before the cut change; e.g. {where}: {_show(first.example['all_data'])} with all "
+            f"data, {_show(first.example['data_up_to_cut'])} with the rows arrived by the cut"
+        ),
+        fix=(
+            f"declare the arrival stamp (--created {arrival[0]}, carried into the result) and "
+            "compute each row only from rows that had arrived by its timestamp (window on the "
+            "arrival time, or keep each row's version as known at its timestamp)"
+        ),
+        view=str(view["name"]),
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -216,9 +309,9 @@ def input_clocks(
 ) -> _Clocks:
     """Which column of each input says when a row happened, and when it arrived.
 
-    Event clock: the view's timestamp column if the input has it; else the input columns
-    the cell computes the timestamp from (traced in `source`); else a datetime column that
-    holds the view's timestamp values. Never another datetime column by guess: an input
+    Event clock: the input column the cell computes the timestamp from (traced in
+    `source`); else the input's column named like the view's timestamp; else a datetime
+    column that holds the view's timestamp values. Never another datetime column by guess: an input
     with times but no traced clock is passed whole, and said so. Arrival clock: the
     declared `--created` column, else a column whose values are at or after the event
     clock (`arrival_column`).
@@ -271,12 +364,12 @@ def _event_clock(
     view_stamps: pd.Series,
     traced: ClockTrace | None,
 ) -> str | None:
-    if ts in frame.columns:
-        return ts
     if traced is not None and traced.ok:
         clocks = [c for c in frame.columns if c in traced.columns and _clock(frame[c]) is not None]
         if len(clocks) == 1:
-            return clocks[0]
+            return clocks[0]  # what the cell makes the timestamp from, even when renamed
+    if ts in frame.columns:
+        return ts
     candidates = [
         c for c in frame.columns if c != created and pd.api.types.is_datetime64_any_dtype(frame[c])
     ]
@@ -403,11 +496,12 @@ def _noise(
     with rows of equal key and time in reverse order (a value decided by the order of
     ties: a warning, as a database may hand them over in any order)."""
     keys = list(view["entities"])
+    on_run = [*keys, view["timestamp"]]  # a --created stamp may be the wall clock (NB2F204)
     probes = [(inputs, "error", "two runs on the same data")]
     if any(_reorder_ties(inputs, keys, clocks, None)[n] is not inputs[n] for n in inputs):
         how = "runs on the same rows, those with equal key and time in another order"
         probes += [
-            (_reorder_ties(inputs, keys, clocks, seed), "warning", how) for seed in (None, 1, 2)
+            (_reorder_ties(inputs, keys, clocks, seed), "warning", how) for seed in (None, 1)
         ]
     ts = view["timestamp"]
     last = _utc(full[ts]).max()
@@ -421,9 +515,11 @@ def _noise(
             again = _run(transform, probe)
         except Exception:  # noqa: BLE001, S112 - only a difference between results is judged
             continue
-        if not set(on) <= set(again.columns):
+        if not set(on_run) <= set(again.columns):
             continue
-        found = _changes(full, again, last, on, ts, features, rtol=rtol, atol=atol)
+        found = _changes(
+            full, again, last, on_run, ts, features, rtol=rtol, atol=atol, new_rows=True
+        )
         for feature, leak in found.items():
             changes.setdefault(feature, leak)
             rows.setdefault(feature, []).append(leak.rows)
@@ -454,7 +550,7 @@ def _noise(
         fix=FIX_NONDETERMINISTIC,
         view=str(view["name"]),
     )
-    if severity == "warning" and on == [*keys, ts]:
+    if severity == "warning":
         ties = _tie_rows(inputs, keys, clocks)  # a cut may order any of them otherwise
         for feature in noisy:
             rows[feature].append(ties)
@@ -618,9 +714,15 @@ def _changes(
     atol: float,
     created: str | None = None,
     skip: Mapping[str, pd.MultiIndex] | None = None,
+    new_rows: bool = False,
 ) -> dict[str, _Leak]:
     """Per feature, how the rows stamped at or before `cut` differ between the two runs;
-    rows whose `on` values are in `skip[feature]` (noise) are not judged."""
+    rows whose `on` values are in `skip[feature]` (noise) are not judged.
+
+    A row of all the data that changes or is missing from the second run counts; a row
+    only the second run has counts with `new_rows` (two identical runs) but not for a cut:
+    a row a cut has and all the data lacks (a customer's latest purchase before T, replaced
+    by a later one) was not computed from data that did not exist yet."""
     shared = [f for f in features if f in partial.columns]
     left = _rows_until(full, cut, on, ts, features, created)
     right = _rows_until(partial, cut, on, ts, shared, created)
@@ -628,8 +730,8 @@ def _changes(
         right, on=[*on, _TIE], how="outer", suffixes=("", "__cut"), indicator=_SIDE, sort=True
     )
     both = (merged[_SIDE] == "both").to_numpy()
-    compared = len(merged)
-    at = pd.MultiIndex.from_frame(merged[on]) if skip else None
+    only_new = (merged[_SIDE] == "right_only").to_numpy()
+    compared = len(merged) if new_rows else int((~only_new).sum())
     out = {}
     for feature in features:
         cut_name = (
@@ -642,7 +744,10 @@ def _changes(
             merged[feature], cut_values, str(full[feature].dtype), rtol=rtol, atol=atol
         )
         changed = ~(same & both)
-        if skip and feature in skip:
+        if not new_rows:
+            changed &= ~only_new
+        if skip and feature in skip:  # skip is on (keys..., time): `on` without --created
+            at = pd.MultiIndex.from_frame(merged[on[: skip[feature].nlevels]])
             changed &= ~at.isin(skip[feature])
         if not changed.any():
             continue
@@ -778,7 +883,7 @@ def check_repo(
             continue
         try:
             hazards += time_travel_hazards(
-                view, transform, inputs, source=_module_source(repo, view)
+                view, transform, inputs, source=module_source(repo, view)
             )
         except Exception as exc:  # noqa: BLE001 - the user's code; one view never aborts the rest
             why = f"it does not run on all its inputs ({_one_line(exc)})"
@@ -786,7 +891,7 @@ def check_repo(
     return tuple(hazards)
 
 
-def _module_source(repo: Path, view: Mapping) -> str | None:
+def module_source(repo: Path, view: Mapping) -> str | None:
     """The generated module's text: the cell's code, verbatim, inside `def <view>(...)`."""
     path = Path(repo) / str(view.get("module") or f"transforms/{view['name']}.py")
     try:

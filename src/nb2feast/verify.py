@@ -14,7 +14,6 @@ Feast; sampling, the notebook's point-in-time answer and the comparison are pure
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import json
 import os
@@ -121,7 +120,9 @@ def verify_notebook(
     timings = Timings()
     with timings("freshness"):
         say("checking the repository against the notebook as it is now")
-        freshness = notebook_drift(_notebooks(notebook, repository), repository.path, repository.manifest)
+        freshness = notebook_drift(
+            _notebooks(notebook, repository), repository.path, repository.manifest
+        )
     failure: ViewError | None = None
     notes: list[str] = []
     with timings("apply"):
@@ -191,7 +192,10 @@ def run_notebook(notebook: Path, capture_dir: Path, progress: Progress) -> None:
         resources={"metadata": {"path": str(notebook.resolve().parent)}},
     )
     # The kernel is told which notebook it runs, as Jupyter would (the magic records beside it).
-    env = os.environ | {CAPTURE_ENV: str(capture_dir.resolve()), NOTEBOOK_ENV: str(notebook.resolve())}
+    env = os.environ | {
+        CAPTURE_ENV: str(capture_dir.resolve()),
+        NOTEBOOK_ENV: str(notebook.resolve()),
+    }
     code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     progress(f"running {notebook.name} ({len(code_cells)} code cells) in a fresh kernel")
     with client.setup_kernel(env=env):
@@ -257,7 +261,9 @@ def load_capture(capture_dir: Path, name: str) -> Capture | None:
     return Capture(
         output=pd.read_parquet(output),
         input=pd.read_parquet(inp) if inp.exists() else None,
-        meta=CaptureMeta.from_json(json.loads(meta.read_text())) if meta.exists() else CaptureMeta(name),
+        meta=CaptureMeta.from_json(json.loads(meta.read_text()))
+        if meta.exists()
+        else CaptureMeta(name),
     )
 
 
@@ -341,7 +347,9 @@ def verify_captures(
         hazards=tuple(manifest.hazards) + leaks,
         timings=timings.rounded(),
         notes=(*notes, *freshness.notes),
-        cells=tuple((v.name, v.cell_index) for v in [*views.values(), *freshness.new_views.values()]),
+        cells=tuple(
+            (v.name, v.cell_index) for v in [*views.values(), *freshness.new_views.values()]
+        ),
     )
 
 
@@ -375,7 +383,9 @@ class FeastSession:
             out.append((candidate, str(odfv.mode)))
         return out
 
-    def historical(self, entity_df: pd.DataFrame, refs: Sequence[str], full_names: bool = False) -> pd.DataFrame:
+    def historical(
+        self, entity_df: pd.DataFrame, refs: Sequence[str], full_names: bool = False
+    ) -> pd.DataFrame:
         with _quiet():
             job = self.store.get_historical_features(
                 entity_df=entity_df, features=list(refs), full_feature_names=full_names
@@ -388,7 +398,9 @@ class FeastSession:
                 start.to_pydatetime(), end.to_pydatetime(), feature_views=list(views)
             )
 
-    def online(self, refs: Sequence[str], rows: list[dict], full_names: bool = False) -> pd.DataFrame:
+    def online(
+        self, refs: Sequence[str], rows: list[dict], full_names: bool = False
+    ) -> pd.DataFrame:
         with _quiet():
             response = self.store.get_online_features(
                 features=list(refs), entity_rows=rows, full_feature_names=full_names
@@ -403,7 +415,11 @@ class FeastSession:
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Around every Feast call: its stdout kept off ours, IPython's sqlite converter kept off its."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), feast_sqlite_converters():
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        feast_sqlite_converters(),
+    ):
         warnings.simplefilter("ignore")
         yield
 
@@ -455,7 +471,8 @@ class _Run:
             state, capture = states[name], self.captures[name]
             if capture is None or (view.kind == "on_demand" and capture.input is None):
                 state.error = ViewError(
-                    "run_notebook", f"the notebook did not capture this view: did {view.where} run %%feature?"
+                    "run_notebook",
+                    f"the notebook did not capture this view: did {view.where} run %%feature?",
                 )
                 continue
             self.say(f"{name}: offline retrieval")
@@ -464,13 +481,23 @@ class _Run:
         self.materialize(states)
         for name, view in self.views.items():
             state = states[name]
-            if view.kind == "batch" and not view.offline_only and state.error is None and state.rows is not None:
+            if (
+                view.kind == "batch"
+                and not view.offline_only
+                and state.error is None
+                and state.rows is not None
+            ):
                 self.say(f"{name}: online retrieval")
                 _guard(state, "online", self.batch_online, view, self.captures[name], state)
         written: set[str] = set()
         for name, view in self.views.items():
             state = states[name]
-            if view.kind == "on_demand" and self._online_servable(view) and state.error is None and state.rows is not None:
+            if (
+                view.kind == "on_demand"
+                and self._online_servable(view)
+                and state.error is None
+                and state.rows is not None
+            ):
                 self.say(f"{name}: online retrieval")
                 _guard(state, "online", self.on_demand_online, view, state, written)
         if written:
@@ -488,7 +515,13 @@ class _Run:
                 table, keys, ts, self.sample, self.rng, view.ttl_seconds or 0, present
             )
             expected = point_in_time(
-                rows, table, keys, ts, present, created=view.created, ttl_seconds=view.ttl_seconds or 0
+                rows,
+                table,
+                keys,
+                ts,
+                present,
+                created=view.created,
+                ttl_seconds=view.ttl_seconds or 0,
             )
         state.rows, state.coverage = rows, coverage
         state.checks.append(
@@ -507,7 +540,11 @@ class _Run:
         with self.timings("sample"):
             distinct = state.rows[keys].drop_duplicates().head(ONLINE_ROWS).reset_index(drop=True)
             latest = latest_per_key(
-                table, keys, view.timestamp, [n for n in names if n in table.columns], created=view.created
+                table,
+                keys,
+                view.timestamp,
+                [n for n in names if n in table.columns],
+                created=view.created,
             )
             expected = distinct.merge(latest, on=keys, how="left")
             expected.index = pd.RangeIndex(len(expected), name=ROW_ID)
@@ -527,15 +564,21 @@ class _Run:
         """One materialize over the time range of every online batch view's data; when it
         raises, one per view, so the error lands on the view that caused it."""
         online = [
-            v for v in self.views.values()
-            if v.kind == "batch" and not v.offline_only and self.captures[v.name] is not None
+            v
+            for v in self.views.values()
+            if v.kind == "batch"
+            and not v.offline_only
+            and self.captures[v.name] is not None
             and states[v.name].error is None
         ]
         spans = {}
         for view in online:
             stamps = _utc(self.captures[view.name].output[view.timestamp]).dropna()
             if not stamps.empty:
-                spans[view.name] = (stamps.min() - pd.Timedelta(seconds=1), stamps.max() + pd.Timedelta(seconds=1))
+                spans[view.name] = (
+                    stamps.min() - pd.Timedelta(seconds=1),
+                    stamps.max() + pd.Timedelta(seconds=1),
+                )
         if not spans:
             return
         self.say(f"materializing {len(spans)} feature view(s)")
@@ -555,7 +598,10 @@ class _Run:
     def on_demand_offline(self, view: ViewEntry, capture: Capture, state: _State) -> None:
         """Feast gets the rows the cell read (keys, time, request columns); its answer is
         compared with what the cell produced on those rows in the fresh kernel run."""
-        inputs, outputs = capture.input.reset_index(drop=True), capture.output.reset_index(drop=True)
+        inputs, outputs = (
+            capture.input.reset_index(drop=True),
+            capture.output.reset_index(drop=True),
+        )
         if len(inputs) != len(outputs):
             raise ValueError(
                 f"the cell returned {len(outputs)} rows for {len(inputs)} input rows; "
@@ -565,23 +611,37 @@ class _Run:
         upstream = [f for _, f in self._upstream(view) if f in inputs.columns]
         with self.timings("sample"):
             rows, positions, coverage = stratified_input_rows(
-                inputs[[*keys, ts, *requests, *upstream]], self.sample, self.rng, keys, [*upstream, *requests]
+                inputs[[*keys, ts, *requests, *upstream]],
+                self.sample,
+                self.rng,
+                keys,
+                [*upstream, *requests],
             )
             entity = rows[[*keys, ts, *requests, ROW_ID]]
             entity = entity.rename(columns={ts: ENTITY_TS}) if ts != ENTITY_TS else entity
         ids = pd.Index(rows[ROW_ID].to_numpy(), name=ROW_ID)
         state.rows, state.coverage = entity, coverage
         state.inputs = inputs.iloc[positions].set_axis(ids)
-        state.outputs = outputs.iloc[positions][[n for n in view.feature_names if n in outputs.columns]].set_axis(ids)
+        state.outputs = outputs.iloc[positions][
+            [n for n in view.feature_names if n in outputs.columns]
+        ].set_axis(ids)
         modes = self.session.odfv_modes(view.name)
         if not modes:
-            state.checks.append(_error_check("offline", f"no on-demand view {view.name!r} is registered"))
+            state.checks.append(
+                _error_check("offline", f"no on-demand view {view.name!r} is registered")
+            )
         for served, mode in modes:
             refs = self._refs(view, served)
             state.checks.append(
                 self._on_demand_check(
-                    "offline", view, served, mode, lambda refs=refs: self.session.historical(entity, refs),
-                    state, ids, context=[*keys, ENTITY_TS],
+                    "offline",
+                    view,
+                    served,
+                    mode,
+                    lambda refs=refs: self.session.historical(entity, refs),
+                    state,
+                    ids,
+                    context=[*keys, ENTITY_TS],
                 )
             )
 
@@ -591,10 +651,16 @@ class _Run:
         capture = self.captures[view.name]
         keys, _ts, requests = self._odfv_columns(view, capture.input)
         rows = state.rows.head(ONLINE_ROWS).dropna(subset=keys)
-        rounds = rows.groupby(keys, sort=False).cumcount().to_numpy()
+        rounds = (
+            rows.groupby(keys, sort=False).cumcount().to_numpy()
+            if keys
+            else np.zeros(len(rows), int)
+        )
         rows = rows[rounds < ONLINE_ROUNDS]
         rounds = rounds[rounds < ONLINE_ROUNDS]
-        sources = [self.views[s] for s in view.sources if s in self.views and self.views[s].kind == "batch"]
+        sources = [
+            self.views[s] for s in view.sources if s in self.views and self.views[s].kind == "batch"
+        ]
         modes = self.session.odfv_modes(view.name)
         got: dict[str, list[pd.DataFrame]] = {served: [] for served, _ in modes}
         failed: dict[str, Exception] = {}
@@ -606,7 +672,8 @@ class _Run:
                     self.session.write_online(source.name, _source_rows(source, seen, number))
                     written.add(source.name)
             records = [
-                {k: _plain(v) for k, v in record.items()} for record in batch[[*keys, *requests]].to_dict("records")
+                {k: _plain(v) for k, v in record.items()}
+                for record in batch[[*keys, *requests]].to_dict("records")
             ]
             for served, _mode in modes:
                 if served in failed:
@@ -617,7 +684,9 @@ class _Run:
                 except Exception as exc:  # noqa: BLE001 - reported on this mode's check
                     failed[served] = exc
                     continue
-                got[served].append(answer.assign(**{ROW_ID: batch[ROW_ID].to_numpy()[: len(answer)]}))
+                got[served].append(
+                    answer.assign(**{ROW_ID: batch[ROW_ID].to_numpy()[: len(answer)]})
+                )
         ids = pd.Index(rows[ROW_ID].to_numpy(), name=ROW_ID)
         state.coverage["online_rows"] = len(rows)
         for served, mode in modes:
@@ -625,10 +694,16 @@ class _Run:
             def fetch(served: str = served) -> pd.DataFrame:
                 if served in failed:
                     raise failed[served]
-                return pd.concat(got[served], ignore_index=True) if got[served] else pd.DataFrame({ROW_ID: []})
+                return (
+                    pd.concat(got[served], ignore_index=True)
+                    if got[served]
+                    else pd.DataFrame({ROW_ID: []})
+                )
 
             state.checks.append(
-                self._on_demand_check("online", view, served, mode, fetch, state, ids, context=keys, timed=False)
+                self._on_demand_check(
+                    "online", view, served, mode, fetch, state, ids, context=keys, timed=False
+                )
             )
         if sources:
             state.notes.append(
@@ -659,30 +734,48 @@ class _Run:
             with self.timings(path) if timed else contextlib.nullcontext():
                 got = fetch()
         except Exception as exc:  # noqa: BLE001 - reported in the check, other views go on
-            return _error_check(path, f"{type(exc).__name__}: {exc}", mode=mode, rows_expected=len(ids), feast_view=served)
+            return _error_check(
+                path,
+                f"{type(exc).__name__}: {exc}",
+                mode=mode,
+                rows_expected=len(ids),
+                feast_view=served,
+            )
         with self.timings("compare"):
             inputs = state.inputs.loc[ids]
             unique = got.drop_duplicates(ROW_ID).set_index(ROW_ID)
             present = ids.isin(unique.index)
             differs = np.zeros(len(ids), dtype=bool)
-            columns = [f for _, f in self._upstream(view) if f in inputs.columns and f in unique.columns]
+            columns = [
+                f for _, f in self._upstream(view) if f in inputs.columns and f in unique.columns
+            ]
             for column in columns:
                 same, _ = values_equal(
-                    inputs[column], unique[column].reindex(ids), str(inputs[column].dtype), rtol=self.rtol, atol=self.atol
+                    inputs[column],
+                    unique[column].reindex(ids),
+                    str(inputs[column].dtype),
+                    rtol=self.rtol,
+                    atol=self.atol,
                 )
                 differs |= present & ~same
             kept = ids[~differs]
             if differs.any():
-                state.coverage.setdefault("inputs_differ", {})[f"{path}/{mode}"] = int(differs.sum())
+                state.coverage.setdefault("inputs_differ", {})[f"{path}/{mode}"] = int(
+                    differs.sum()
+                )
             if len(ids) and not len(kept):
                 return _error_check(
                     path,
                     f"Feast fed every sampled row other inputs ({', '.join(columns)}) than the notebook's "
                     "frame: nothing left to compare; check the source views",
-                    mode=mode, rows_expected=len(ids), feast_view=served,
+                    mode=mode,
+                    rows_expected=len(ids),
+                    feast_view=served,
                 )
             frame_context = [c for c in context if c in state.rows.columns]
-            expected = state.rows.set_index(ROW_ID).loc[kept, frame_context].join(state.outputs.loc[kept])
+            expected = (
+                state.rows.set_index(ROW_ID).loc[kept, frame_context].join(state.outputs.loc[kept])
+            )
             comparison = compare_frames(
                 expected,
                 got[got[ROW_ID].isin(kept)],
@@ -696,7 +789,9 @@ class _Run:
     def _refs(self, view: ViewEntry, served: str) -> list[str]:
         """Short feature names, one call per mode: Feast 0.67's online python-mode views
         return nothing under `full_feature_names=True` (their udf gets `view__feature` keys)."""
-        return [f"{src}:{f}" for src, f in self._upstream(view)] + [f"{served}:{n}" for n in view.feature_names]
+        return [f"{src}:{f}" for src, f in self._upstream(view)] + [
+            f"{served}:{n}" for n in view.feature_names
+        ]
 
     def _upstream(self, view: ViewEntry) -> list[tuple[str, str]]:
         return [
@@ -706,7 +801,9 @@ class _Run:
             for feature in self.views[src].feature_names
         ]
 
-    def _odfv_columns(self, view: ViewEntry, frame: pd.DataFrame) -> tuple[list[str], str, list[str]]:
+    def _odfv_columns(
+        self, view: ViewEntry, frame: pd.DataFrame
+    ) -> tuple[list[str], str, list[str]]:
         """Entity keys, timestamp and request columns of an on-demand view's input frame."""
         sources = [self.views[s] for s in view.sources if s in self.views]
         keys = list(view.entities or dict.fromkeys(k for s in sources for k in s.entities))
@@ -725,7 +822,7 @@ class _Run:
     def time_travel(self, states: dict[str, _State]) -> tuple[Hazard, ...]:
         """NB2F310 hazards of every batch view; a view whose transform raises gets the error."""
         from nb2feast.infer import TRANSFORM_LOCK
-        from nb2feast.timetravel import time_travel_hazards
+        from nb2feast.timetravel import module_source, time_travel_hazards
 
         batch = [v for v in self.views.values() if v.kind == "batch"]
         if not batch:
@@ -741,20 +838,27 @@ class _Run:
             module = getattr(package, view.name, None)
             transform = getattr(module, view.name, None)
             if transform is None or not hasattr(module, "load_inputs"):
-                states[view.name].notes.append(f"time travel skipped: {view.module} has no load_inputs()")
+                states[view.name].notes.append(
+                    f"time travel skipped: {view.module} has no load_inputs()"
+                )
                 continue
             self.say(f"{view.name}: time travel")
             try:
                 with TRANSFORM_LOCK:
                     inputs = module.load_inputs()
-                hazards += time_travel_hazards(view.to_json(), transform, inputs)
+                entry = view.to_json()  # the cell's code traces the timestamp the cell makes
+                hazards += time_travel_hazards(
+                    entry, transform, inputs, source=module_source(self.repo, entry)
+                )
             except Exception as exc:  # noqa: BLE001 - the user's code; one view never aborts the rest
                 states[view.name].fail("time_travel", exc)
         return tuple(hazards)
 
     # shared -----------------------------------------------------------------------
 
-    def _specs(self, view: ViewEntry, table: pd.DataFrame, served: str | None = None) -> list[FeatureToCheck]:
+    def _specs(
+        self, view: ViewEntry, table: pd.DataFrame, served: str | None = None
+    ) -> list[FeatureToCheck]:
         declared = self.session.declared_types(served or view.name)
         return [
             FeatureToCheck(
@@ -780,8 +884,12 @@ class _Run:
             return _error_check(path, f"{type(exc).__name__}: {exc}", rows_expected=len(expected))
         with self.timings("compare"):
             comparison = compare_frames(
-                expected, actual, specs, context=[c for c in context if c in expected.columns],
-                rtol=self.rtol, atol=self.atol,
+                expected,
+                actual,
+                specs,
+                context=[c for c in context if c in expected.columns],
+                rtol=self.rtol,
+                atol=self.atol,
             )
         return _check(path, comparison)
 
@@ -826,7 +934,9 @@ def _plain(value: object) -> object:
     return value
 
 
-def _check(path: str, comparison: Comparison, mode: str | None = None, feast_view: str | None = None) -> ParityCheck:
+def _check(
+    path: str, comparison: Comparison, mode: str | None = None, feast_view: str | None = None
+) -> ParityCheck:
     return ParityCheck(
         path=path,
         rows_expected=comparison.rows_expected,
@@ -838,10 +948,20 @@ def _check(path: str, comparison: Comparison, mode: str | None = None, feast_vie
 
 
 def _error_check(
-    path: str, error: str, *, mode: str | None = None, rows_expected: int = 0, feast_view: str | None = None
+    path: str,
+    error: str,
+    *,
+    mode: str | None = None,
+    rows_expected: int = 0,
+    feast_view: str | None = None,
 ) -> ParityCheck:
     return ParityCheck(
-        path=path, rows_expected=rows_expected, rows_returned=0, features=(), mode=mode, error=error,
+        path=path,
+        rows_expected=rows_expected,
+        rows_returned=0,
+        features=(),
+        mode=mode,
+        error=error,
         feast_view=feast_view,
     )
 

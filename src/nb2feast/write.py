@@ -108,7 +108,7 @@ def hand_edited(out: Path, files: Mapping[str, str]) -> list[str]:
 def write_repo(out: Path, files: Mapping[str, str], *, force: bool = False) -> list[str]:
     """Make `out` hold `files` (plus everything in it nb2feast does not own), atomically;
     returns the relative paths written."""
-    out = _target(out)
+    out = writable_target(out)
     with locked(out):
         remove_dead_staging(out)
         edited = [] if force else hand_edited(out, files)
@@ -127,8 +127,7 @@ def write_repo(out: Path, files: Mapping[str, str], *, force: bool = False) -> l
             else:
                 os.chmod(staging, 0o755)
             for relative, text in files.items():
-                target = staging / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
+                target = _real_folder(staging, relative) / Path(relative).name
                 with open(target, "w", encoding="utf-8") as handle:
                     handle.write(text)
                     handle.flush()
@@ -140,21 +139,37 @@ def write_repo(out: Path, files: Mapping[str, str], *, force: bool = False) -> l
     return sorted(files)
 
 
-def _target(out: Path) -> Path:
+def writable_target(out: Path) -> Path:
     """The folder to write: absolute, symlinks resolved (the link stays, its target swaps)."""
     out = Path(os.path.abspath(out))
     if out.is_symlink():
         out = out.resolve()
     if out.exists() and not out.is_dir():
-        raise UserError("--out is a file, not a folder", where=escape_text(str(out)),
-                        fix="pass a folder (it is created if missing)")
+        raise UserError(
+            "--out is a file, not a folder",
+            where=escape_text(str(out)),
+            fix="pass a folder (it is created if missing)",
+        )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"cannot create the folder: {exc.strerror}", where=escape_text(str(out.parent))) from None
-    if not os.access(out.parent, os.W_OK | os.X_OK) or (out.is_dir() and not os.access(out, os.W_OK | os.X_OK)):
-        raise UserError("cannot write there: permission denied", where=escape_text(str(out)),
-                        fix="choose a folder you can write to")
+        raise UserError(
+            f"cannot create the folder: {exc.strerror}", where=escape_text(str(out.parent))
+        ) from None
+    try:  # a real probe: permissions, read-only mounts, /proc, ...
+        os.rmdir(tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent))
+    except OSError as exc:
+        raise UserError(
+            f"cannot write there: {exc.strerror or exc}",
+            where=escape_text(str(out)),
+            fix="choose a folder you can write to",
+        ) from None
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise UserError(
+            "cannot write there: permission denied",
+            where=escape_text(str(out)),
+            fix="choose a folder you can write to",
+        )
     return out
 
 
@@ -193,8 +208,10 @@ def remove_dead_staging(out: Path) -> None:
     for path in sorted(out.parent.glob(f"{glob.escape(_staging_prefix(out))}*")):
         if not path.is_dir() or path.is_symlink():
             continue
-        if not out.exists() and (path / "repo").is_dir() and path.name.startswith(
-            _staging_prefix(out) + "old-"
+        if (
+            not out.exists()
+            and (path / "repo").is_dir()
+            and path.name.startswith(_staging_prefix(out) + "old-")
         ):
             os.rename(path / "repo", out)
         shutil.rmtree(path, ignore_errors=True)
@@ -243,14 +260,32 @@ def _swap_in(staging: Path, out: Path) -> None:
     _fsync_dir(out.parent)
 
 
+def _real_folder(staging: Path, relative: str) -> Path:
+    """The folder of `relative` under `staging`, made of real folders: a generated file is
+    never written through a symlink the user put in the repository (`transforms -> ...`)."""
+    folder = staging
+    for part in Path(relative).parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            folder.unlink()
+        folder.mkdir(exist_ok=True)
+    return folder
+
+
 def _exchange(a: Path, b: Path) -> bool:
-    """Linux `renameat2(RENAME_EXCHANGE)`; False where it is not available."""
+    """Swap two paths atomically: Linux `renameat2(RENAME_EXCHANGE)`, macOS
+    `renamex_np(RENAME_SWAP)`; False where neither is available."""
     libc = ctypes.CDLL(None, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is None:
+    renamex_np = getattr(libc, "renamex_np", None)
+    if renameat2 is not None:
+        at_fdcwd, rename_exchange = -100, 2
+        result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    elif renamex_np is not None:
+        rename_swap = 2
+        result = renamex_np(os.fsencode(a), os.fsencode(b), rename_swap)
+    else:
         return False
-    at_fdcwd, rename_exchange = -100, 2
-    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     if result == 0:
         return True
     code = ctypes.get_errno()
@@ -265,4 +300,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-

@@ -23,6 +23,7 @@ import tokenize
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -40,7 +41,7 @@ from nb2feast.hazards._notebook import (
 from nb2feast.hazards.clock_flow import clock_flow_hazards
 from nb2feast.hazards.cross_row import CrossRowVisitor
 from nb2feast.hazards.future_leakage import FutureLeakageVisitor
-from nb2feast.hazards.late_arrival import LateArrivalVisitor
+from nb2feast.hazards.late_arrival import LateArrivalVisitor, source_hints
 from nb2feast.hazards.nondeterministic import NondeterministicVisitor
 from nb2feast.hazards.notebook_state import NotebookStateVisitor
 from nb2feast.hazards.timezone import TimezoneVisitor
@@ -112,12 +113,15 @@ def detect_hazards(
     feature_cell: FeatureCell,
     cells: Sequence[NotebookCell],
     slice_statements: Sequence[Statement] | None = None,
+    folder: Path | None = None,
 ) -> tuple[Hazard, ...]:
     """Every hazard of `feature_cell` and of the slice it runs, sorted by (cell, line, col, code).
 
     `cells` are the notebook's code cells in order (the feature cell among them).
     `slice_statements` are the helpers and loading statements the view runs (a
     `ViewSpec`'s support and loading); None traces them here (an untraceable cell: none).
+    `folder` is the notebook's folder: with it, the schema (or header) of each source file
+    the slice loads is read for arrival-stamp columns (NB2F601), never its rows.
     Raises `UserError` (with the cell's position) when the body is not valid Python.
     """
     own = _cell_hazards(feature_cell, cells)
@@ -130,6 +134,7 @@ def detect_hazards(
         for hazard in _statement_hazards(stmt, tuple(cells), flags)
     ]
     found += clock_flow_hazards(feature_cell, slice_statements)
+    found += source_hints(feature_cell, slice_statements, folder)
     hazards = set(own) | set(found)
     return tuple(sorted(hazards, key=lambda h: (h.cell_index, h.line, h.col, h.code, h.message)))
 
@@ -165,6 +170,8 @@ def _trace_slice(feature_cell: FeatureCell, cells: Sequence[NotebookCell]) -> tu
     """The support and loading statements `extract` traces the view to; none when it cannot."""
     from nb2feast.extract import extract_views
 
+    if feature_cell.cell not in cells:  # the magic: the running cell is not in history yet
+        cells = [*cells, feature_cell.cell]
     try:
         (spec,) = extract_views(cells, [feature_cell])
     except UserError:

@@ -130,11 +130,14 @@ def trace_clock(
             continue
         seen.add(symbol)
         column = symbol[1:] if symbol.startswith('"') else None
-        if column is not None and column in known:
-            leaves.add(column)
+        definitions = visitor.edges.get(symbol, [])
+        if column is not None and column in known and not definitions:
+            leaves.add(column)  # an input column the cell does not redefine
             continue
-        for reads in visitor.edges.get(symbol, []):
-            todo.extend(r for r in reads if r not in frames)
+        for reads in definitions:
+            if column is not None and column in known and symbol in reads:
+                leaves.add(column)  # `df["ts"] = pd.to_datetime(df["ts"])`: still the input's
+            todo.extend(r for r in reads if r not in frames and r != symbol)
     if not leaves:
         return ClockTrace(
             frozenset(),

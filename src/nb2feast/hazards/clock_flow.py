@@ -4,7 +4,8 @@
 naive; a feature cell that `merge_asof`-joins them with naive local readings matches
 rows hours apart, and no single cell shows both. This follows frames through the slice
 a view runs (assignments, copies, merges) and reports the join where a column that lost
-its zone is a join key (NB2F503), pointing back at where the zone was dropped.
+its zone is the key of one side only (NB2F503, an error: the values matched are hours
+apart), pointing back at where the zone was dropped.
 """
 
 from __future__ import annotations
@@ -150,19 +151,20 @@ def _join(
     keys = set()
     for keyword in ("on", "left_on", "right_on"):
         keys |= _strings(_keyword(call, keyword))
-    hits = []
-    for side in sides:
-        for root in _roots(side) if side is not None else ():
-            hits += [d for c, d in dropped.get(root, {}).items() if c in keys]
-    if not hits:
-        return []
-    where = hits[0]
+    per_side = [
+        [d for root in _roots(side) for c, d in dropped.get(root, {}).items() if c in keys]
+        for side in sides
+        if side is not None
+    ]
+    if not any(per_side) or all(per_side):
+        return []  # nothing dropped, or both sides made naive the same way
+    where = next(hit for hits in per_side for hit in hits)
     position = _position(unit, call)
     return [
         Hazard(
             code="NB2F503",
             category="timezone",
-            severity="warning",
+            severity="error",
             cell_index=unit.ref.index,
             cell_id=unit.ref.id,
             line=position[0],

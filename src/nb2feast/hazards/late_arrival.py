@@ -7,24 +7,38 @@ finding is info.
 
 from __future__ import annotations
 
+import csv
 import re
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
 
 from nb2feast.hazards._base import HazardVisitor
 from nb2feast.hazards._notebook import NotebookView
-from nb2feast.model import FeatureCell
+from nb2feast.model import FeatureCell, Hazard
+
+if TYPE_CHECKING:
+    from nb2feast.analyze import Statement
 
 DESCRIPTION = "Columns named like arrival stamps in a batch view that declares no --created."
 
-_WORDS = (
-    r"created|creation|ingest(?:ed|ion)?|updated|modified|loaded|arrived|arrival|"
-    r"received|inserted|recorded|processed|etl|written"
+# A stamp name: the verb alone or with a time suffix (`created`, `ingested_at`,
+# `updated_on`, `load_ts`, `etl_date`). Not `arrival...`: a hotel's arrival date is data.
+_VERBS = (
+    r"created|ingested|updated|modified|loaded|inserted|received|recorded|processed|written"
+    r"|landed|synced"
 )
-ARRIVAL_NAMES = re.compile(rf"(?:^|_)(?:{_WORDS})(?:_|$)", re.IGNORECASE)
-_ANYWHERE = re.compile(_WORDS, re.IGNORECASE)  # the cheap test before parsing
+_NOUNS = r"creation|ingestion|ingest|load|insert|update|modification|write|sync|etl|landing"
+_SUFFIX = r"at|ts|on|time|timestamp|date|datetime|utc"
+ARRIVAL_NAMES = re.compile(
+    rf"^(?:(?:{_VERBS})(?:_(?:{_SUFFIX}))?|(?:{_NOUNS})_(?:{_SUFFIX})|(?:date|time|ts|dt)_(?:{_VERBS}))$",
+    re.IGNORECASE,
+)
+_ANYWHERE = re.compile(rf"{_VERBS}|{_NOUNS}", re.IGNORECASE)  # the cheap test before parsing
 _JOIN_KEYWORDS = frozenset({"on", "left_on", "right_on", "parse_dates", "columns", "by"})
 
 
@@ -85,3 +99,71 @@ class LateArrivalVisitor(HazardVisitor):
             for arg in node.args:  # `.assign(ingested_at=...)`: the keyword is the column
                 if arg.keyword is not None:
                     self._column(arg.keyword, arg.keyword.value)
+
+
+_READERS = m.Call(
+    func=m.Attribute(attr=m.Name("read_parquet") | m.Name("read_csv"))
+    | m.Name("read_parquet")
+    | m.Name("read_csv"),
+    args=[m.Arg(value=m.SimpleString(), keyword=None), m.ZeroOrMore()],
+)
+
+
+def _source_columns(path: Path) -> list[str]:
+    """Column names of a source file from its schema or header, reading no data rows."""
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            schema = pq.read_schema(path)
+            return [f.name for f in schema if str(f.type).startswith(("timestamp", "date"))]
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return next(csv.reader([handle.readline()]), [])
+    except (OSError, ValueError, ImportError):
+        return []
+
+
+def source_hints(
+    feature_cell: FeatureCell, loading: Sequence[Statement], folder: Path | None
+) -> list[Hazard]:
+    """NB2F601 for a source file the view loads that has a column named like an arrival
+    stamp (a timestamp column, for parquet), when the view declares no --created. Reads
+    the file's schema or header only, never its rows."""
+    flags = feature_cell.flags
+    if folder is None or flags.on_demand or flags.created:
+        return []
+    found = []
+    for stmt in loading:
+        for call in m.findall(stmt.node, _READERS):
+            literal = call.args[0].value.evaluated_value
+            if not isinstance(literal, str):
+                continue
+            columns = [
+                c
+                for c in _source_columns(folder / literal)
+                if is_arrival_name(c) and c != flags.timestamp
+            ]
+            found += [
+                Hazard(
+                    code="NB2F601",
+                    category="late_arrival",
+                    severity="info",
+                    cell_index=stmt.cell.index,
+                    cell_id=stmt.cell.id,
+                    line=stmt.line,
+                    col=0,
+                    message=(
+                        f"source {literal!r} has a column {column!r} named like an arrival "
+                        "stamp and the view declares no --created: if it says when rows "
+                        "arrived, training can use values that had not arrived when a "
+                        "prediction would be made"
+                    ),
+                    fix=(
+                        f"if it is one, keep it in the view's result and declare --created "
+                        f"{column}; verify checks its values (NB2F610)"
+                    ),
+                    view=flags.name,
+                )
+                for column in columns[:1]
+            ]
+    return found

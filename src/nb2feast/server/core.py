@@ -8,6 +8,10 @@ the pipeline's entry points in `nb2feast.export` and `nb2feast.verify`.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, is_dataclass
@@ -15,14 +19,18 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from nb2feast.errors import UserError
-from nb2feast.materialize import apply_repo
 
 REPO_DIRNAME = "feature_repo"
+MAX_PATH = 1024
 REPORT_FILE = PurePosixPath(".nb2feast") / "last_report.json"
 MANIFEST_FILE = "nb2feast.json"
 
 # A cell's badge: the first status in this order that applies to it wins.
-STATUS_ORDER = ("mismatch", "hazards", "stale", "not exported", "parity ok", "exported")
+STATUS_ORDER = ("error", "mismatch", "hazards", "stale", "not exported", "parity ok", "exported")
+# The report's per-view verdict (nb2feast.report.view_status) as the panel's badge.
+BADGE_OF_STATUS = {
+    "error": "error", "stale": "stale", "mismatch": "mismatch", "hazard": "hazards", "ok": "parity ok",
+}
 
 
 class RequestError(Exception):
@@ -37,13 +45,20 @@ class RequestError(Exception):
 
     @classmethod
     def from_user_error(cls, error: UserError, root: Path) -> RequestError:
-        """A 400 carrying the user error's position, its notebook named root-relative."""
+        """A 400 carrying the user error's position, its notebook named root-relative
+        (no message names a path of the server's file system)."""
         refused = cls(400, error.message)
-        refused.error = error.to_dict()
-        notebook = Path(str(refused.error.get("notebook") or ""))
-        if notebook.is_absolute() and notebook.resolve().is_relative_to(root):
-            refused.error["notebook"] = notebook.resolve().relative_to(root).as_posix()
+        refused.error = {k: scrub(v, root) for k, v in error.to_dict().items()}
         return refused
+
+
+def scrub(value: Any, root: Path) -> Any:
+    """Text with the server root's absolute path (also as resolved) made root-relative."""
+    if not isinstance(value, str):
+        return value
+    for prefix in sorted({str(root), str(root.resolve())}, key=len, reverse=True):
+        value = value.replace(prefix + "/", "").replace(prefix, ".")
+    return value
 
 
 @dataclass(frozen=True)
@@ -60,13 +75,26 @@ class Target:
 
 
 def locate(root: Path, path: str) -> Target:
-    """Resolve the root-relative notebook `path`; refuse it before reading anything if it leaves `root`."""
+    """Resolve the root-relative notebook `path`; refuse it before reading anything if it
+    leaves `root`."""
     if not path:
         raise RequestError(
             400,
             "missing query argument or field 'path'",
             fix="pass the notebook path relative to the server root",
         )
+    if len(path) > MAX_PATH or "\x00" in path:
+        raise RequestError(
+            400, "the path is too long or holds a NUL character", fix="pass a notebook path"
+        )
+    try:
+        return _locate(root, path)
+    except (OSError, ValueError, RuntimeError) as exc:  # name too long, symlink loop, ...
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise RequestError(400, f"cannot open that path: {reason}", notebook=None) from None
+
+
+def _locate(root: Path, path: str) -> Target:
     if (
         PurePosixPath(path).is_absolute()
         or PureWindowsPath(path).is_absolute()
@@ -161,7 +189,7 @@ def promote(target: Target, cell_id: str | None = None) -> dict[str, Any]:
 
 
 def _promote(target: Target, cell_id: str | None) -> dict[str, Any]:
-    from nb2feast import export, verify
+    from nb2feast import export
 
     if cell_id is not None:
         ids = {
@@ -174,8 +202,9 @@ def _promote(target: Target, cell_id: str | None) -> dict[str, Any]:
                 notebook=target.relative(target.notebook),
             )
     result = export.export_notebooks([target.notebook], target.repo)
+    # The notebook's code never runs in the server: materialize and verify are child processes.
     apply_repo(target.repo)
-    report = verify.verify_notebook(target.notebook, target.repo).to_dict()
+    report = run_verify(target)
     save_report(target, report)
     written = [str(f) for f in result.files] or manifest_files(target.repo)
     hazards = [to_json(h) for h in result.hazards] or report.get("hazards", [])
@@ -190,23 +219,82 @@ def _promote(target: Target, cell_id: str | None) -> dict[str, Any]:
     }
 
 
+def apply_repo(repo: Path, timeout: float = 3600) -> None:
+    """`nb2feast materialize REPO` in a child process started from the repository's folder:
+    the generated transforms (the notebook's code) run there, never in the server process,
+    whose working directory nothing may change."""
+    run = _run_cli(["materialize", str(repo)], repo, timeout, "building the feature tables")
+    if run.returncode != 0:
+        raise UserError(f"building the feature tables failed: {_cli_error(run)}")
+
+
+def run_verify(target: Target, timeout: float = 3600) -> dict[str, Any]:
+    """`nb2feast verify NB --repo DIR` in a child process (it runs the notebook in a kernel
+    and the generated transforms for time travel); the parity report as JSON."""
+    with tempfile.TemporaryDirectory(prefix="nb2feast-verify-") as folder:
+        path = Path(folder) / "report.json"
+        arguments = ["verify", str(target.notebook), "--repo", str(target.repo), "--format", "json"]
+        run = _run_cli(
+            [*arguments, "--report", str(path)], target.notebook.parent, timeout, "verify"
+        )
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise UserError(f"verify failed: {_cli_error(run)}") from None
+
+
+def _run_cli(
+    arguments: list[str], cwd: Path, timeout: float, what: str
+) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "nb2feast.cli", *arguments]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    try:
+        return subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise UserError(f"{what} took longer than {timeout:g} s and was stopped") from None
+
+
+def _cli_error(run: subprocess.CompletedProcess) -> str:
+    """The one-line error a failed `nb2feast` child printed (else its last line)."""
+    errors = [line for line in run.stderr.splitlines() if line.startswith("nb2feast: error: ")]
+    if errors:
+        return errors[-1][len("nb2feast: error: ") :]
+    last = run.stderr.strip().splitlines()[-1:]
+    return last[0] if last else f"exit code {run.returncode}"
+
+
 def cell_status(cell: dict[str, Any], repo_state: str, report: dict[str, Any] | None) -> str:
-    """One badge for a cell: the most pressing of its parity, hazards and export states."""
+    """One badge for a cell: the most pressing of its verdict, hazards and export states.
+
+    The verdict is the report's own per-view `status` (one verdict everywhere); a view
+    with an error hazard, static or found by time travel, or a stale one is never green.
+    """
     applies = {repo_state, "hazards" if cell.get("hazards") else ""}
-    parity = view_parity(report, str(cell.get("name", "")))
-    if parity is not None:
-        applies.add("parity ok" if parity else "mismatch")
-    return next(status for status in STATUS_ORDER if status in applies)
+    status = view_status(report, str(cell.get("name", "")))
+    if status is not None:
+        applies.add(BADGE_OF_STATUS.get(status, "mismatch"))
+    return next(badge for badge in STATUS_ORDER if badge in applies)
+
+
+def view_status(report: dict[str, Any] | None, name: str) -> str | None:
+    """The report's verdict on view `name` (`ok`, `mismatch`, `stale`, `hazard`, `error`); None if absent.
+
+    Reports kept by an older nb2feast have no `status`: their `ok` decides.
+    """
+    view = next((v for v in (report or {}).get("views", []) if v.get("name") == name), None)
+    if view is None:
+        return None
+    if "status" in view:
+        return str(view["status"])
+    return "ok" if view.get("ok", all(c.get("ok", False) for c in view.get("checks", []))) else "mismatch"
 
 
 def view_parity(report: dict[str, Any] | None, name: str) -> bool | None:
-    """Whether the report proved view `name` (and its `_pandas` twin) at parity; None if absent."""
-    views = [
-        v for v in (report or {}).get("views", []) if v.get("name") in (name, f"{name}_pandas")
-    ]
-    if not views:
-        return None
-    return all(v.get("ok", all(c.get("ok", False) for c in v.get("checks", []))) for v in views)
+    """Whether the report proved view `name` at parity; None if absent."""
+    status = view_status(report, name)
+    return None if status is None else status == "ok"
 
 
 def load_report(target: Target) -> dict[str, Any] | None:
@@ -230,12 +318,16 @@ def save_report(target: Target, report: dict[str, Any]) -> None:
 
 
 def manifest_files(repo: Path) -> list[str]:
-    """The files the repository's manifest lists, for when export rewrote nothing."""
+    """The generated files of the repository, from its manifest, for when export rewrote nothing."""
+    from nb2feast.model import Manifest
+
     try:
-        manifest = json.loads((repo / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = Manifest.from_json(json.loads((repo / MANIFEST_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError):
         return []
-    return sorted(manifest.get("files", {}))
+    fixed = ["definitions.py", "feature_store.yaml", MANIFEST_FILE, "transforms/__init__.py"]
+    found = [*fixed, *(v.module for v in manifest.views if v.module)]
+    return sorted(f for f in dict.fromkeys(found) if (repo / f).is_file())
 
 
 def to_json(value: Any) -> Any:

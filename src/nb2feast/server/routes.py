@@ -49,7 +49,8 @@ def json_errors(verb: Verb) -> Verb:
         except core.RequestError as error:
             raise ApiError(error.status, error.error) from error
         except UserError as error:
-            raise ApiError(400, error.to_dict()) from error
+            refused = core.RequestError.from_user_error(error, self.root.expanduser().resolve())
+            raise ApiError(400, refused.error) from error
 
     return wrapper
 
@@ -71,8 +72,11 @@ class BaseHandler(APIHandler):
             body = error.error
         elif isinstance(error, tornado.web.HTTPError):
             body = {"message": error.log_message or self._reason}
-        elif error is not None:
-            body = {"message": f"{type(error).__name__}: {error}"}
+        elif error is not None:  # a bug: details go to the server log, not to the client
+            body = {
+                "message": f"internal error in nb2feast ({type(error).__name__}); "
+                "see the server log"
+            }
         else:
             body = {"message": self._reason}
         self.set_header("Content-Type", "application/json")
@@ -98,9 +102,14 @@ class PromoteHandler(BaseHandler):
         body = self.get_json_body() or {}
         if not isinstance(body, dict):
             raise core.RequestError(400, 'the body must be a JSON object like {"path": "nb.ipynb"}')
-        target = core.locate(self.root, str(body.get("path") or ""))
+        path, cell_id = body.get("path") or "", body.get("cell_id")
+        if not isinstance(path, str) or not (cell_id is None or isinstance(cell_id, str)):
+            raise core.RequestError(
+                400, '"path" and "cell_id" must be strings, like {"path": "nb.ipynb"}'
+            )
+        target = core.locate(self.root, path)
         with self.settings[RUNNING_KEY].claim(target):
-            self.reply(await off_loop(core.promote, target, body.get("cell_id")))
+            self.reply(await off_loop(core.promote, target, cell_id))
 
 
 ROUTES: list[tuple[str, type[BaseHandler]]] = [
