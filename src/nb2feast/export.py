@@ -325,6 +325,7 @@ def compile_served_view(plan: ViewPlan, input_dtypes: Mapping[str, str] | None =
             view.name,
             result=view.result_name,
             dtypes=input_dtypes,
+            feast_types={c.name: c.feast_type for c in plan.columns},
         )
     except NotCompilable as refusal:
         return replace(plan, pandas_reason=f"cell line {refusal.line + 1}: {refusal.reason}")

@@ -404,7 +404,13 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
     else:
         frame = spec.input_frame or "inputs"
         result = spec.result_name
-        selection = cst.parse_statement(f"return {result}[{json.dumps([c.name for c in plan.columns])}]\n")
+        selected = f"{result}[{json.dumps([c.name for c in plan.columns])}]"
+        # Feast infers a pandas-mode view's schema from what it returns on float64 inputs:
+        # a Float32 feature keeps its declared type only if the udf returns float32.
+        narrow = {c.name: "float32" for c in plan.columns if c.feast_type == "Float32"}
+        if narrow:
+            selected += f".astype({json.dumps(narrow)})"
+        selection = cst.parse_statement(f"return {selected}\n")
         support = plan.udf_support if plan.udf_support is not None else [s.node for s in spec.support]
         body = [*support, *(s.node for s in spec.body), selection]
         function_def = parse_template_module(
