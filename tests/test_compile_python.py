@@ -40,7 +40,7 @@ def _compile(
 
 def _as_feast_does(code: str, name: str = "udf"):
     namespace = {"pd": pd, "np": np}
-    exec(code, namespace)  # noqa: S102 - what Feast 0.67 does with a stored udf
+    exec(code, namespace)
     return namespace[name]
 
 
@@ -48,11 +48,11 @@ def _run_pandas(
     body: str, support: str, frame: str, rows: dict[str, list], features, result=None
 ) -> pd.DataFrame:
     namespace = {"pd": pd, "np": np}
-    exec(textwrap.dedent(support), namespace)  # noqa: S102
+    exec(textwrap.dedent(support), namespace)
     namespace[frame] = _frame(rows)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        exec(textwrap.dedent(body), namespace)  # noqa: S102
+        exec(textwrap.dedent(body), namespace)
     return namespace[result or frame][list(features)].reset_index(drop=True)
 
 

@@ -315,7 +315,7 @@ def run_as_ipython(folder: Path, cells: tuple[str, ...]) -> dict:
                     code.append(line[: len(line) - len(line.lstrip())] + "pass")
                 else:
                     code.append(line)
-            exec(compile("\n".join(code), "<cell>", "exec"), namespace)  # noqa: S102
+            exec(compile("\n".join(code), "<cell>", "exec"), namespace)
     return namespace
 
 

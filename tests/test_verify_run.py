@@ -13,7 +13,9 @@ from nb2feast.verify import run_notebook
 
 def write_notebook(path: Path, *sources: str) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# title")] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.cells = [nbformat.v4.new_markdown_cell("# title")] + [
+        nbformat.v4.new_code_cell(s) for s in sources
+    ]
     for index, cell in enumerate(nb.cells):
         cell.id = f"c{index}"
     nbformat.write(nb, path)

@@ -19,7 +19,7 @@ def is_feature_cell(source: str) -> bool:
 def split_magic(source: str) -> tuple[str, str]:
     """`%%feature LINE\\nBODY` -> (LINE, BODY). Leading blank lines are not allowed by IPython."""
     head, _, body = source.partition("\n")
-    return head[len(MAGIC):].strip(), body
+    return head[len(MAGIC) :].strip(), body
 
 
 def select_feature_cells(cells: Sequence[NotebookCell]) -> tuple[FeatureCell, ...]:

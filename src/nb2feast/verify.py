@@ -367,7 +367,7 @@ class FeastSession:
         for getter in (self.store.get_feature_view, self.store.get_on_demand_feature_view):
             try:
                 found = getter(view)
-            except Exception:  # noqa: BLE001, S112 - Feast raises several "not found" types
+            except Exception:  # noqa: BLE001 - Feast raises several "not found" types
                 continue
             return {f.name: str(f.dtype) for f in found.features}
         return {}
@@ -378,7 +378,7 @@ class FeastSession:
         for candidate in (name, f"{name}_pandas"):
             try:
                 odfv = self.store.get_on_demand_feature_view(candidate)
-            except Exception:  # noqa: BLE001, S112 - not registered: no such mode
+            except Exception:  # noqa: BLE001 - not registered: no such mode
                 continue
             out.append((candidate, str(odfv.mode)))
         return out
@@ -588,7 +588,7 @@ class _Run:
             try:
                 self.session.materialize(start, end, list(spans))
                 return
-            except Exception:  # noqa: BLE001, S110 - retried per view below, to name the one at fault
+            except Exception:  # noqa: BLE001 - retried per view below, to name the one at fault
                 pass
             for name, (first, last) in spans.items():
                 _guard(states[name], "materialize", self.session.materialize, first, last, [name])
