@@ -34,7 +34,9 @@ def customer_table(rng: np.random.Generator, customers: int = 200) -> pd.DataFra
             "email": [
                 f"user{i}@{d}"
                 for i, d in zip(
-                    ids, rng.choice(["mail.com", "corp.io", "shop.net"], size=customers)
+                    ids,
+                    rng.choice(["mail.com", "corp.io", "shop.net"], size=customers),
+                    strict=True,
                 )
             ],
             "credit_score": rng.normal(650, 80, size=customers).round(1),

@@ -80,7 +80,9 @@ def _assert_same(expected: pd.DataFrame, got: pd.DataFrame, loose: bool = False)
         want_dtype = str(expected[column].dtype)
         allowed = _SAME_FEAST_TYPE.get(want_dtype, {want_dtype}) if loose else {want_dtype}
         assert str(got[column].dtype) in allowed, (column, want_dtype)
-        for row, (want, have) in enumerate(zip(expected[column].tolist(), got[column].tolist())):
+        for row, (want, have) in enumerate(
+            zip(expected[column].tolist(), got[column].tolist(), strict=True)
+        ):
             if _missing(want) or _missing(have):
                 assert _missing(want) and _missing(have), (column, row, want, have)
             elif isinstance(want, float) and not math.isinf(want):
@@ -96,11 +98,13 @@ def _random_rows(seed: int, n: int = 300) -> dict[str, list]:
     def maybe_none(values, p=0.15):
         return [None if rng.random() < p else v for v in values]
 
-    floats = lambda: maybe_none(
-        rng.choice([0.0, -1.0, 1.0, 2.5], n).tolist()
-        if rng.random() < 0.3
-        else np.round(rng.normal(0, 100, n), 3).tolist()
-    )
+    def floats():
+        return maybe_none(
+            rng.choice([0.0, -1.0, 1.0, 2.5], n).tolist()
+            if rng.random() < 0.3
+            else np.round(rng.normal(0, 100, n), 3).tolist()
+        )
+
     return {
         "x": maybe_none([0.0 if rng.random() < 0.1 else v for v in rng.normal(50, 80, n).tolist()]),
         "y": maybe_none([0.0 if rng.random() < 0.1 else v for v in rng.normal(0, 3, n).tolist()]),
@@ -961,7 +965,7 @@ def test_feast_serves_the_compiled_udf_like_the_pandas_one(tmp_path):
             features=[f"{view}:{f}" for f in features],
             entity_rows=[
                 {"customer_id": c, "cart_value": v}
-                for c, v in zip(entities["customer_id"], entities["cart_value"])
+                for c, v in zip(entities["customer_id"], entities["cart_value"], strict=True)
             ],
         ).to_df()
         _assert_values(expected, online[features], view)
@@ -971,7 +975,7 @@ def _assert_values(expected: pd.DataFrame, got: pd.DataFrame, view: str) -> None
     """Feast casts to the schema's types, so compare values (missing == missing), not dtypes."""
     assert len(got) == len(expected), view
     for column in expected.columns:
-        for want, have in zip(expected[column].tolist(), got[column].tolist()):
+        for want, have in zip(expected[column].tolist(), got[column].tolist(), strict=True):
             if _missing(want) or _missing(have):
                 assert _missing(want) and _missing(have), (view, column, want, have)
             else:

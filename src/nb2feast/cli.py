@@ -170,10 +170,12 @@ def _verify(args: argparse.Namespace) -> int:
             f"repository {repo} does not exist",
             fix="run `nb2feast export NOTEBOOK --out DIR` first",
         )
-    progress = lambda message: print(f"… {message}", file=sys.stderr)
-    with (
-        stdout_to_stderr()
-    ):  # stdout is the report's alone: the notebook's and Feast's prints go to stderr
+
+    def progress(message: str) -> None:
+        print(f"… {message}", file=sys.stderr)
+
+    # stdout is the report's alone: the notebook's and Feast's prints go to stderr.
+    with stdout_to_stderr():
         report = verify_notebook(
             Path(args.notebook), repo, sample=args.sample, seed=args.seed, progress=progress
         )

@@ -646,9 +646,9 @@ class _Compiler:
             raise self.fail(f"`{function}`: tuple assignment from something that is not a tuple")
         computed = [
             self.bind(t.value.value, self.expr(v.value))
-            for t, v in zip(target.elements, values.elements)
+            for t, v in zip(target.elements, values.elements, strict=True)
         ]
-        return [(t.value.value, v) for t, v in zip(target.elements, computed)]
+        return [(t.value.value, v) for t, v in zip(target.elements, computed, strict=True)]
 
     def mapped(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """`map(f, [a, b])` -> `(f(a), f(b))`, so a tuple assignment can unpack it."""
@@ -851,7 +851,7 @@ def compile_python_udf(
     if result not in compiler.frames:
         raise NotCompilable(f"the result frame `{result}` is not built by the cell", 1)
     values = [compiler.column(result, feature, compiler.module) for feature in features]
-    for feature, value in zip(features, values):
+    for feature, value in zip(features, values, strict=True):
         if value.kind == "list":
             raise NotCompilable(f"the feature {feature!r} holds lists (`.str.split`)", 1)
     return _render(compiler, support, features, values, function_name)
@@ -864,7 +864,7 @@ def _render(compiler, support, features, values, function_name) -> cst.FunctionD
             key=cst.SimpleString(json.dumps(f)),
             value=v.node,
         )
-        for f, v in zip(features, values)
+        for f, v in zip(features, values, strict=True)
     ]
     first = next((s for s in compiler.loads), None)
     rows = (

@@ -235,7 +235,7 @@ def run_build(
             frame = module.build()
         except UserError:
             raise
-        except Exception as exc:  # the user's code failed: say where
+        except Exception as exc:  # noqa: BLE001 - the user's code failed: say where
             raise transform_failure(
                 exc, line_maps(), view.cell.ref, "running the generated transform"
             ) from None
@@ -293,7 +293,7 @@ def on_demand_columns(
             line=1,
             fix=f"add --request {exc.args[0]}:TYPE, or compute it in a %%feature view above",
         ) from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the user's code failed: say where
         doing = "running the on-demand transform on sample rows"
         raise transform_failure(exc, line_maps(), view.cell.ref, doing) from None
     if not isinstance(result, pd.DataFrame):

@@ -70,7 +70,7 @@ def build_feature_tables(
                 frame = _build(repo, getattr(package, view["name"]), view, engine)
             except UserError:
                 raise
-            except Exception as exc:  # the user's code failed: say where, in the notebook
+            except Exception as exc:  # noqa: BLE001 - the user's code failed: point at the cell
                 from nb2feast.linemap import maps_for_repo, transform_failure
 
                 where = f"{view['notebook']}: cell {view['cell_index']} (id {view['cell_id']})"

@@ -136,7 +136,10 @@ def render_text(report: ParityReport) -> str:
             for feature in check.features:
                 table.append(_feature_row(name, check, feature, rows))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    lines += [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    ]
     problems = _problems(report)
     if problems:
         lines += ["", "Problems:"] + problems

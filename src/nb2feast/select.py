@@ -13,7 +13,7 @@ MAGIC = "%%feature"
 
 def is_feature_cell(source: str) -> bool:
     first = source.lstrip("\n").split("\n", 1)[0]
-    return first == MAGIC or first.startswith(MAGIC + " ") or first.startswith(MAGIC + "\t")
+    return first == MAGIC or first.startswith((MAGIC + " ", MAGIC + "\t"))
 
 
 def split_magic(source: str) -> tuple[str, str]:
