@@ -145,7 +145,8 @@ def load_ext_seconds() -> tuple[float, bool]:
         "import time, sys\n"
         "from IPython.testing.globalipapp import start_ipython\n"
         "ip = start_ipython()\n"
-        "t = time.perf_counter(); ip.run_line_magic('load_ext', 'nb2feast'); dt = time.perf_counter() - t\n"
+        "t = time.perf_counter(); ip.run_line_magic('load_ext', 'nb2feast'); dt = "
+        "time.perf_counter() - t\n"
         "print(dt, 'feast' in sys.modules)\n"
     )
     out = subprocess.run(
@@ -168,7 +169,8 @@ def main() -> None:
         runs = [timed(command, folder) for _ in range(RUNS)]
         check = [timed([*command, "--check"], folder) for _ in range(RUNS)]
         print(
-            f"export, {CELLS} feature cells (types by running the transforms): first {first:.2f} s, "
+            f"export, {CELLS} feature cells (types by running the transforms): "
+            f"first {first:.2f} s, "
             f"median {statistics.median(runs):.2f} s CPU (target < 2 s)"
         )
         print(f"export --check, {CELLS} feature cells: median {statistics.median(check):.2f} s")

@@ -62,7 +62,8 @@ MERCHANT_CATEGORIES = ["Grocery ", "electronics", " Fashion", "home & garden"]
 def marketplace(
     rng: np.random.Generator, customers: int = 80, merchants: int = 12, rows: int = 1500
 ) -> dict[str, pd.DataFrame]:
-    """Orders (late-arriving rows and corrections, with an ingestion `created`), merchants, checkouts."""
+    """Orders (late-arriving rows and corrections, with an ingestion `created`), merchants,
+    checkouts."""
     seconds = np.sort(rng.choice(60 * 86_400, size=rows, replace=False))
     event = START + pd.to_timedelta(seconds, unit="s")
     # Most rows land within minutes; one in six arrives hours to days late.
@@ -85,7 +86,8 @@ def marketplace(
             "channel": rng.choice(["web", "ios", "android"], size=rows),
         }
     )
-    # Corrections: the same order (same key and event time) re-sent later with another amount and status.
+    # Corrections: the same order (same key and event time) re-sent later with another amount
+    # and status.
     fixed = orders.sample(n=40, random_state=11).copy()
     fixed["created"] = fixed["created"] + pd.to_timedelta(
         rng.integers(1, 10, size=len(fixed)), unit="D"

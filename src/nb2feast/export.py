@@ -178,7 +178,8 @@ def _check_feature_names(plans: Sequence[ViewPlan]) -> None:
             if column.name in owner:
                 first = owner[column.name]
                 raise UserError(
-                    f"feature {column.name!r} of {plan.name!r} is already a feature of {first.name!r} "
+                    f"feature {column.name!r} of {plan.name!r} is already a feature "
+                    f"of {first.name!r} "
                     f"({first.spec.cell.ref.describe()})",
                     where=plan.spec.cell.ref,
                     line=1,
@@ -272,7 +273,8 @@ class _Typer:
                         "Feast cannot materialize a float key",
                         where=view.cell.ref,
                         line=view.body[-1].line,
-                        fix=f'cast it in the cell: df[{key!r}] = df[{key!r}].astype("int64"), and run it',
+                        fix=f"cast it in the cell: df[{key!r}] = "
+                        f'df[{key!r}].astype("int64"), and run it',
                     )
                 self.key_types.setdefault(key, types.get(key, "Int64"))
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
@@ -403,10 +405,12 @@ def _plan_views(
         sources = [p for p in earlier if {c.name for c in p.columns} & view.columns_read]
         if not sources and not view.flags.requests:
             raise UserError(
-                f"the on-demand cell {view.name!r} reads no feature of an earlier %%feature view and no --request",
+                f"the on-demand cell {view.name!r} reads no feature of an earlier %%feature "
+                "view and no --request",
                 where=view.cell.ref,
                 line=2,
-                fix="derive the new columns from features of views above, or declare --request COL:TYPE",
+                fix="derive the new columns from features of views above, or declare "
+                "--request COL:TYPE",
             )
         _check_request_names(view, sources)
         columns = typer.on_demand(view, [p.spec for p in sources])

@@ -97,7 +97,8 @@ def batch_features(
             f"{name!r} is a {type(frame).__name__}, not a DataFrame",
             where=where,
             line=line,
-            fix="bind the view name to a DataFrame (call .reset_index() on a Series or grouped result)",
+            fix="bind the view name to a DataFrame (call .reset_index() on a Series "
+            "or grouped result)",
         )
     required = [*flags.entities, flags.timestamp, *([flags.created] if flags.created else [])]
     missing = [c for c in required if c not in frame.columns]
@@ -107,7 +108,8 @@ def batch_features(
             f"it has {', '.join(map(repr, map(str, frame.columns)))}",
             where=where,
             line=1,
-            fix="keep the entity key and timestamp columns in the frame (e.g. .reset_index()), or fix --entity/--timestamp",
+            fix="keep the entity key and timestamp columns in the frame (e.g. .reset_index()), or "
+            "fix --entity/--timestamp",
         )
     for column in [flags.timestamp, *([flags.created] if flags.created else [])]:
         if not pd.api.types.is_datetime64_any_dtype(frame[column]):
@@ -306,6 +308,7 @@ def on_demand_columns(
             f"the on-demand cell {view.name!r} adds no column to {frame!r}",
             where=view.cell.ref,
             line=2,
-            fix=f'assign new columns, e.g. {frame}["ratio"] = ..., or bind {view.name} to the new frame',
+            fix=f'assign new columns, e.g. {frame}["ratio"] = ..., or bind '
+            f"{view.name} to the new frame",
         )
     return frame_columns(result, new, view.name, view.cell.ref)

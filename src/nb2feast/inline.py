@@ -106,7 +106,8 @@ class _Inliner:
             f"re-create: {what}; Feast re-creates an on-demand udf from its source text alone",
             where=self.where,
             line=self.line,
-            fix="copy the helper into a notebook cell above, or compute the value in a batch %%feature view",
+            fix="copy the helper into a notebook cell above, or compute the value in a "
+            "batch %%feature view",
         )
 
     def take(self, module: _Module, name: str, user: Statement | None = None) -> None:

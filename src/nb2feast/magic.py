@@ -69,7 +69,8 @@ class Summary:
             for n, d, t in self.features
         )
         hazards = "".join(
-            f"<li style='color:{'#b00020' if h.severity == 'error' else '#8a6d00'}'><b>{h.code}</b> "
+            f"<li style='color:{'#b00020' if h.severity == 'error' else '#8a6d00'}'>"
+            f"<b>{h.code}</b> "
             f"{h.severity} [{h.category}] line {h.line}: {html.escape(h.message)}"
             f"<br><i>fix:</i> {html.escape(h.fix)}</li>"
             for h in self.hazards
@@ -141,7 +142,8 @@ def find_notebook_by_cell(source: str, folder: Path) -> tuple[Path | None, str]:
         return None, f"no notebook in {folder} holds this %%feature cell"
     return (
         None,
-        f"several notebooks in {folder} hold this %%feature cell ({', '.join(p.name for p in found)})",
+        f"several notebooks in {folder} hold this %%feature cell "
+        f"({', '.join(p.name for p in found)})",
     )
 
 
@@ -186,7 +188,8 @@ class FeatureMagics(Magics):
         if flags.on_demand:
             if len(frames) != 1:
                 raise UsageError(
-                    f"%%feature {flags.name}: an on-demand cell derives columns from exactly one input "
+                    f"%%feature {flags.name}: an on-demand cell derives columns from "
+                    "exactly one input "
                     f"frame; it reads {', '.join(frames) or 'none'}"
                 )
             input_frame = frames[0]
@@ -318,7 +321,8 @@ class FeatureMagics(Magics):
             return
         self._told_unrecorded = True
         print(
-            f"nb2feast: dtypes not recorded: this kernel was not told its notebook's path and {why}; "
+            "nb2feast: dtypes not recorded: this kernel was not told its "
+            f"notebook's path and {why}; "
             f"set {NOTEBOOK_ENV}=path/to/notebook.ipynb or run "
             "`%config FeatureMagics.notebook = 'path/to/notebook.ipynb'`",
             file=sys.stderr,

@@ -37,7 +37,8 @@ def select_feature_cells(cells: Sequence[NotebookCell]) -> tuple[FeatureCell, ..
         if flags.name in seen:
             first = seen[flags.name].ref
             raise UserError(
-                f"view {flags.name!r} is defined twice (first in cell {first.index}, id {first.id})",
+                f"view {flags.name!r} is defined twice "
+                f"(first in cell {first.index}, id {first.id})",
                 where=cell.ref,
                 line=1,
                 fix="give each %%feature cell its own NAME",

@@ -414,7 +414,8 @@ class FeastSession:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Around every Feast call: its stdout kept off ours, IPython's sqlite converter kept off its."""
+    """Around every Feast call: its stdout kept off ours, IPython's sqlite converter kept off
+    its."""
     with (
         warnings.catch_warnings(),
         contextlib.redirect_stdout(io.StringIO()),
@@ -707,7 +708,8 @@ class _Run:
             )
         if sources:
             state.notes.append(
-                f"the online check wrote the notebook's rows of {', '.join(s.name for s in sources)} "
+                "the online check wrote the notebook's rows of "
+                f"{', '.join(s.name for s in sources)} "
                 "to the online store; verify materialized them again afterwards"
             )
 
@@ -766,7 +768,8 @@ class _Run:
             if len(ids) and not len(kept):
                 return _error_check(
                     path,
-                    f"Feast fed every sampled row other inputs ({', '.join(columns)}) than the notebook's "
+                    f"Feast fed every sampled row other inputs ({', '.join(columns)}) "
+                    "than the notebook's "
                     "frame: nothing left to compare; check the source views",
                     mode=mode,
                     rows_expected=len(ids),

@@ -307,7 +307,8 @@ def cell_status(cell: dict[str, Any], repo_state: str, report: dict[str, Any] | 
 
 
 def view_status(report: dict[str, Any] | None, name: str) -> str | None:
-    """The report's verdict on view `name` (`ok`, `mismatch`, `stale`, `hazard`, `error`); None if absent.
+    """The report's verdict on view `name` (`ok`, `mismatch`, `stale`, `hazard`, `error`);
+    None if absent.
 
     Reports kept by an older nb2feast have no `status`: their `ok` decides.
     """
