@@ -403,7 +403,8 @@ def test_new_frames_from_dataframe_and_assign():
         ["s", "t"],
         result="feats",
     )
-    # without `result`, a frame named like the view is the result (render's rule), else the input frame
+    # without `result`, a frame named like the view is the result (render's rule), else the
+    # input frame
     _check(
         'feats = df.assign(s=df["x"] - 1)\nfeats["u"] = feats["s"] > 0\n',
         ["s", "u"],
@@ -632,7 +633,7 @@ def haversine_mapped(lat1, lon1, lat2, lon2):
 def capped(value, limit=100.0):
     scaled = np.log1p(np.abs(value))
     return np.minimum(scaled, limit)
-"""
+"""  # noqa: E501 - a module written to disk as a user's helper file, long lines included
 
 
 @pytest.mark.parametrize("construct", sorted(COVERAGE))
@@ -878,7 +879,7 @@ def signals_pandas(df: pd.DataFrame) -> pd.DataFrame:
 
 @on_demand_feature_view(name="signals", sources=[stats, request], schema=SCHEMA, mode="python")
 {python_udf}
-"""
+"""  # noqa: E501 - a Feast repository written out as is, in the generated style
 FEAST_BODY = """\
 df["ratio"] = df["cart_value"] / (df["amount"] + 1.0)
 df["big"] = df["cart_value"] > HIGH

@@ -14,7 +14,8 @@ from nb2feast.cli import main
 LOAD = 'import pandas as pd\ntx = pd.read_parquet("tx.parquet")'
 SPEND = (
     "%%feature spend --entity customer_id --ttl 7d\n"
-    'spend = tx.assign(amount_x2=lambda d: d["amount"] * 2, small=lambda d: (d["amount"] < 6).astype("float32"))'
+    'spend = tx.assign(amount_x2=lambda d: d["amount"] * 2, small=lambda d: (d["amount"] < '
+    '6).astype("float32"))'
     '[["customer_id", "event_timestamp", "amount_x2", "small"]]'
 )
 
@@ -131,7 +132,8 @@ BAD_CELLS = [
         "'missing_frame' cannot be traced",
     ),
     (
-        "%%feature odfv --on-demand --request x:money\nspend['y'] = spend['amount_x2'] + spend['x']",
+        "%%feature odfv --on-demand --request x:money\n"
+        "spend['y'] = spend['amount_x2'] + spend['x']",
         "line 1",
         "unknown type 'money'",
     ),

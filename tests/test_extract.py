@@ -61,7 +61,8 @@ def test_on_demand_cell_reads_one_frame_and_knows_its_columns():
         'tx = pd.read_parquet("tx.parquet")',
         "%%feature f --entity k\nf = tx",
         "train = f.copy()",
-        '%%feature ratio --on-demand --request r:float64\ntrain["ratio"] = np.log1p(train["a"]) / train.r * LIMIT',
+        '%%feature ratio --on-demand --request r:float64\ntrain["ratio"] = '
+        'np.log1p(train["a"]) / train.r * LIMIT',
     )
     assert view.input_frame == "train"
     assert codes(view.support) == ["import numpy as np", "LIMIT = 3"]
@@ -132,7 +133,8 @@ ON_DEMAND_SETUP = (
         ("v = training.assign(x=lambda d: d['a'] * 2)", "v", "training", False),
         ("y = training.assign(x=1).assign(w=lambda d: d['x'] + d['a'])", "y", "training", False),
         (
-            "extra = training[['a']] * 2\ny = pd.concat([training, extra.add_suffix('_2')], axis=1)",
+            "extra = training[['a']] * 2\n"
+            "y = pd.concat([training, extra.add_suffix('_2')], axis=1)",
             "y",
             "training",
             False,

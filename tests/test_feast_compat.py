@@ -36,7 +36,7 @@ if mode == "wrapped":
         print(store.get_online_features(features=["t:x"], entity_rows=[{"k": 2}]).to_dict()["x"])
 else:
     print(store.get_online_features(features=["t:x"], entity_rows=[{"k": 2}]).to_dict()["x"])
-"""
+"""  # noqa: E501 - a script run with `python -c`, kept as written
 
 
 def run(tmp_path: Path, mode: str) -> subprocess.CompletedProcess:

@@ -1,4 +1,5 @@
-"""The exported repository, really applied: `feast apply`, then features read back offline and online.
+"""The exported repository, really applied: `feast apply`, then features read back offline
+and online.
 
 The expected values come from the notebook's own code (the example's transforms run in this
 process, as the notebook runs them), never from the generated repository.

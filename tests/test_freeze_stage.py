@@ -19,7 +19,10 @@ VIEW = (
     "%%feature spend --entity customer_id\nspend = tx[['customer_id', 'event_timestamp', 'amount']]"
 )
 TRAIN = "train = spend.assign(cart=[1.0, 2.0, 3.0, 4.0])"
-ZSCORE = "%%feature zs --on-demand --request cart:float64\ntrain['z'] = (train['amount'] - train['amount'].mean()) / train['amount'].std()"
+ZSCORE = (
+    "%%feature zs --on-demand --request cart:float64\ntrain['z'] = (train['amount'] - "
+    "train['amount'].mean()) / train['amount'].std()"
+)
 
 
 @pytest.fixture
@@ -108,6 +111,6 @@ def test_magic_freeze_records_values_that_export_uses_without_data(
     assert code == 0, result
     definitions = (project / "repo" / "definitions.py").read_text()
     assert (
-        "AMOUNT_MEAN = 30.0  # frozen: mean of train['amount'] on 4 rows of train in nb.ipynb, recorded"
-        in definitions
+        "AMOUNT_MEAN = 30.0  # frozen: mean of train['amount'] on 4 rows of train in "
+        "nb.ipynb, recorded" in definitions
     )

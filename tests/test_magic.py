@@ -38,7 +38,11 @@ def run_magic(ip: InteractiveShell, line: str, body: str):
 
 
 def test_load_ext_imports_no_feast_and_no_pandas():
-    code = "from IPython.testing.globalipapp import start_ipython\nimport sys\nip = start_ipython()\nip.run_line_magic('load_ext', 'nb2feast')\nprint('feast' in sys.modules, 'nb2feast.export' in sys.modules)"
+    code = (
+        "from IPython.testing.globalipapp import start_ipython\nimport sys\nip = "
+        "start_ipython()\nip.run_line_magic('load_ext', 'nb2feast')\nprint('feast' in "
+        "sys.modules, 'nb2feast.export' in sys.modules)"
+    )
     import subprocess
 
     out = subprocess.run(
@@ -51,7 +55,8 @@ def test_batch_cell_runs_unchanged_and_summarizes(shell: InteractiveShell, tmp_p
     summary = run_magic(
         shell,
         "spend --entity customer_id --ttl 7d",
-        'spend = tx.assign(double=lambda d: d["amount"] * 2, f32=lambda d: d["amount"].astype("float32"))',
+        'spend = tx.assign(double=lambda d: d["amount"] * 2, f32=lambda d: '
+        'd["amount"].astype("float32"))',
     )
     # The cell ran in the user's namespace, as without the magic
     assert list(shell.user_ns["spend"]["double"]) == [20.0, 40.0, 10.0]

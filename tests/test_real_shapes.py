@@ -15,7 +15,8 @@ from nb2feast.cli import main
 LOAD = 'import pandas as pd\ntx = pd.read_parquet("tx.parquet")'
 SPEND = (
     "%%feature spend --entity customer_id\n"
-    "spend = tx.assign(avg_ticket_7d=tx['amount'] * 2)[['customer_id', 'event_timestamp', 'avg_ticket_7d']]"
+    "spend = tx.assign(avg_ticket_7d=tx['amount'] * 2)[['customer_id', "
+    "'event_timestamp', 'avg_ticket_7d']]"
 )
 TRAINING = "training = spend.copy()\ntraining['cart_amount'] = 3.0"
 
@@ -40,12 +41,14 @@ def manifest_views(folder: Path) -> dict[str, dict]:
     "body,features",
     [
         (
-            'df = training.copy()\ndf["cart_to_avg"] = df["cart_amount"] / (df["avg_ticket_7d"].fillna(0.0) + 1.0)',
+            'df = training.copy()\ndf["cart_to_avg"] = df["cart_amount"] / '
+            '(df["avg_ticket_7d"].fillna(0.0) + 1.0)',
             ["cart_to_avg"],
         ),
         ('out = pd.DataFrame()\nout["a"] = training["avg_ticket_7d"] + 1\nv = out', ["a"]),
         (
-            "y = training.assign(b=lambda d: d['avg_ticket_7d'] * 2).assign(c=lambda d: d['b'] + d['cart_amount'])",
+            "y = training.assign(b=lambda d: d['avg_ticket_7d'] * 2).assign(c=lambda d: d['b'] "
+            "+ d['cart_amount'])",
             ["b", "c"],
         ),
     ],
@@ -81,7 +84,8 @@ def test_on_demand_cell_on_a_copy_or_a_new_frame_exports_its_new_columns(
         ),
         (
             "tx['event_timestamp'] = tx['event_timestamp'].astype('int64') // 10**6",
-            "timestamp column 'event_timestamp' of 'spend' has dtype int64, not datetime; its values are epoch ms",
+            "timestamp column 'event_timestamp' of 'spend' has dtype int64, not datetime; its "
+            "values are epoch ms",
             """pd.to_datetime(df['event_timestamp'], unit="ms", utc=True)""",
         ),
         (
@@ -117,12 +121,13 @@ def test_request_field_named_like_a_source_feature_is_refused_naming_both_places
         "training['x'] = training['avg_ticket_7d'] * 2",
     )
     capsys.readouterr()
-    # When it is exported, Then exit 2 names the flag's cell and line and the feature's view and cell
+    # When it is exported, Then exit 2 names the flag's cell and line and the feature's view
+    # and cell
     assert export(notebook) == 2
     err = capsys.readouterr().err
     assert (
-        "nb.ipynb: cell 3 (id c3), line 1: --request avg_ticket_7d has the name of a feature of 'spend'"
-        in err
+        "nb.ipynb: cell 3 (id c3), line 1: --request avg_ticket_7d has the name of a "
+        "feature of 'spend'" in err
     )
     assert "cell 1 (id c1)" in err and "rename the request field" in err
 
@@ -140,8 +145,8 @@ def test_an_exception_in_user_code_during_export_names_its_cell_and_line(folder:
     assert export(notebook) == 2
     err = capsys.readouterr().err
     assert (
-        "nb.ipynb: cell 1 (id c1), line 3: running the generated transform failed: KeyError: 'no_such_column'"
-        in err
+        "nb.ipynb: cell 1 (id c1), line 3: running the generated transform failed: "
+        "KeyError: 'no_such_column'" in err
     )
     assert "Traceback" not in err
 
@@ -186,7 +191,8 @@ def from_disk(x):
     return x * len(open(__file__).read())
 '''
 HELPER_LOAD = (
-    "import pandas as pd\nfrom sml import cc_features\nfrom sml.cc_features import amount_ratio as ratio\n"
+    "import pandas as pd\nfrom sml import cc_features\nfrom sml.cc_features import "
+    "amount_ratio as ratio\n"
     'tx = pd.read_parquet("tx.parquet")'
 )
 HELPER_SPEND = (
@@ -247,15 +253,16 @@ def test_a_helper_that_cannot_travel_with_the_udf_is_refused_with_the_reason(
         HELPER_LOAD,
         HELPER_SPEND,
         "training = spend.copy()",
-        "%%feature od --on-demand\ndf = training.copy()\ndf['x'] = cc_features.from_disk(df['avg_ticket_7d'])",
+        "%%feature od --on-demand\ndf = training.copy()\ndf['x'] = "
+        "cc_features.from_disk(df['avg_ticket_7d'])",
     )
     capsys.readouterr()
     # When it is exported, Then exit 2 says which code cannot travel and why
     assert export(notebook) == 2
     err = capsys.readouterr().err
     assert (
-        "nb.ipynb: cell 3 (id c3), line 3: on-demand view 'od' calls code from sml/cc_features.py (line 22)"
-        in err
+        "nb.ipynb: cell 3 (id c3), line 3: on-demand view 'od' calls code from "
+        "sml/cc_features.py (line 22)" in err
     )
     assert "'from_disk' uses '__file__', which is not defined in the module" in err
     assert "Feast re-creates an on-demand udf from its source text alone" in err

@@ -242,7 +242,8 @@ def write_hazard_notebook(path: Path) -> None:
         nbformat.v4.new_code_cell("%load_ext nb2feast\nimport pandas as pd", id="setup"),
         nbformat.v4.new_code_cell('orders = pd.read_parquet("missing.parquet")', id="load"),
         nbformat.v4.new_code_cell(
-            "%%feature stamped --entity customer_id\nstamped = orders.assign(seen_at=pd.Timestamp.now())",
+            "%%feature stamped --entity customer_id\nstamped = "
+            "orders.assign(seen_at=pd.Timestamp.now())",
             id="stamped",
         ),
     ]
@@ -320,7 +321,8 @@ def write_leak_notebook(folder: Path) -> Path:
         nbformat.v4.new_code_cell(
             "%%feature daily_spend --entity customer_id --ttl 2d\n"
             "daily_spend = (\n"
-            '    transactions.assign(event_timestamp=transactions["event_timestamp"].dt.floor("D"))\n'
+            "    transactions.assign("
+            'event_timestamp=transactions["event_timestamp"].dt.floor("D"))\n'
             '    .groupby(["customer_id", "event_timestamp"], as_index=False)["amount"].sum()\n'
             '    .rename(columns={"amount": "spend_1d"})\n'
             ")",
@@ -377,7 +379,8 @@ def test_a_time_travel_leak_is_never_green_in_the_panel(lab: Lab) -> None:
 
 
 def test_the_panels_jest_specs_pass() -> None:
-    """The panel's verdict and model specs (labextension/src/__tests__), where node_modules is installed."""
+    """The panel's verdict and model specs (labextension/src/__tests__), where node_modules is
+    installed."""
     jlpm = shutil.which("jlpm") or str(Path(sys.executable).parent / "jlpm")
     if not (LABEXTENSION / "node_modules" / ".bin" / "jest").exists() or not Path(jlpm).exists():
         pytest.skip("labextension/node_modules is not installed: cd labextension && jlpm install")

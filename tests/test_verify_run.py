@@ -31,7 +31,8 @@ def test_cells_run_in_the_notebooks_folder_with_the_capture_dir(tmp_path: Path) 
         folder / "nb.ipynb",
         "import os, pathlib",
         "value = pathlib.Path('input.txt').read_text()",
-        "pathlib.Path(os.environ['NB2FEAST_CAPTURE_DIR'], 'seen.txt').write_text(value + ' ' + os.environ['NB2FEAST_NOTEBOOK'])",
+        "pathlib.Path(os.environ['NB2FEAST_CAPTURE_DIR'], 'seen.txt').write_text(value + ' ' + "
+        "os.environ['NB2FEAST_NOTEBOOK'])",
     )
     capture = tmp_path / "capture"
     capture.mkdir()
