@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from redis_server import RedisServer
+from redis_server import RedisServer  # noqa: E402 - tests/ is on sys.path only from here
 
-from nb2feast.cli import main
+from nb2feast.cli import main  # noqa: E402 - after the sys.path insert, like the import above
 
 CALLS = 300
 WARM_UP = 30

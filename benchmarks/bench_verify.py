@@ -30,8 +30,12 @@ def synthetic(customers: int, rng: np.random.Generator) -> dict[str, pd.DataFram
     """Feature tables for the fixture's views: 30 rows per customer over 90 days."""
     ids = np.repeat(np.arange(1, customers + 1), 30).astype("int64")
     stats = pd.DataFrame({"customer_id": ids})
-    stats["event_timestamp"] = T0 + pd.to_timedelta(rng.integers(0, 90 * 24 * 3600, ids.size), unit="s")
-    stats["created"] = stats["event_timestamp"] + pd.to_timedelta(rng.integers(0, 3600, ids.size), unit="s")
+    stats["event_timestamp"] = T0 + pd.to_timedelta(
+        rng.integers(0, 90 * 24 * 3600, ids.size), unit="s"
+    )
+    stats["created"] = stats["event_timestamp"] + pd.to_timedelta(
+        rng.integers(0, 3600, ids.size), unit="s"
+    )
     stats["amount_sum"] = rng.gamma(2, 50, ids.size).round(2)
     stats["n_tx"] = rng.integers(0, 30, ids.size).astype("int64")
     stats["segment"] = rng.choice(["gold", "silver", "bronze"], ids.size).astype(object)
@@ -60,20 +64,30 @@ def prepare(root: Path, customers: int) -> tuple[Path, Path]:
     labels = pd.DataFrame(
         {
             "customer_id": rng.integers(1, customers + 1, 50_000).astype("int64"),
-            "event_timestamp": T0 + pd.to_timedelta(rng.integers(0, 95 * 24 * 3600, 50_000), unit="s"),
+            "event_timestamp": T0
+            + pd.to_timedelta(rng.integers(0, 95 * 24 * 3600, 50_000), unit="s"),
             "discount": rng.random(50_000).round(2),
             "nb2feast_row_id": np.arange(50_000),
         }
     )
     training = point_in_time(
-        labels, tables["customer_stats"], ["customer_id"], "event_timestamp",
-        ["amount_sum", "n_tx", "segment", "active"], created="created", ttl_seconds=7 * 86400,
+        labels,
+        tables["customer_stats"],
+        ["customer_id"],
+        "event_timestamp",
+        ["amount_sum", "n_tx", "segment", "active"],
+        created="created",
+        ttl_seconds=7 * 86400,
     ).reset_index(drop=True)
     training.to_parquet(capture / "spend_ratio.input.parquet")
-    training.assign(ratio=training["amount_sum"] / (training["n_tx"] + 1) * (1 - training["discount"])).to_parquet(
-        capture / "spend_ratio.output.parquet"
+    training.assign(
+        ratio=training["amount_sum"] / (training["n_tx"] + 1) * (1 - training["discount"])
+    ).to_parquet(capture / "spend_ratio.output.parquet")
+    subprocess.run(
+        [str(Path(sys.executable).parent / "feast"), "-c", str(repo), "apply"],
+        check=True,
+        capture_output=True,
     )
-    subprocess.run([str(Path(sys.executable).parent / "feast"), "-c", str(repo), "apply"], check=True, capture_output=True)
     return repo, capture
 
 
@@ -99,7 +113,11 @@ def bare_feast(repo: Path, capture: Path, n: int) -> float:
     session.historical(profile_rows, profile_refs)
     for view in ("spend_ratio", "spend_ratio_pandas"):
         session.historical(odfv_rows, [*stats_refs, f"{view}:ratio"])
-    session.materialize(T0 - pd.Timedelta(days=1), T0 + pd.Timedelta(days=100), ["customer_stats", "customer_profile"])
+    session.materialize(
+        T0 - pd.Timedelta(days=1),
+        T0 + pd.Timedelta(days=100),
+        ["customer_stats", "customer_profile"],
+    )
     session.online(stats_refs, keys)
     session.online(profile_refs, keys)
     for view in ("spend_ratio", "spend_ratio_pandas"):
@@ -132,7 +150,10 @@ def main() -> None:
             rows.append((n, best_verify, best_bare, phases))
 
     phase_names = ("sample", "offline", "materialize", "online", "compare", "open_store")
-    print(f"{'rows':>8} {'verify s':>9} {'bare feast s':>12} {'ratio':>6}  " + " ".join(f"{p:>11}" for p in phase_names))
+    print(
+        f"{'rows':>8} {'verify s':>9} {'bare feast s':>12} {'ratio':>6}  "
+        + " ".join(f"{p:>11}" for p in phase_names)
+    )
     for n, verify_s, bare_s, phases in rows:
         print(
             f"{n:>8} {verify_s:>9.3f} {bare_s:>12.3f} {verify_s / bare_s:>6.2f}  "
@@ -140,7 +161,11 @@ def main() -> None:
         )
     (_, small, _, _), (_, large, _, _) = rows
     print(f"\nverify 100k / 10k = {large / small:.2f} (target <= 2)")
-    print("verify / bare Feast calls = " + ", ".join(f"{v / b:.2f}" for _, v, b, _ in rows) + " (target <= 2)")
+    print(
+        "verify / bare Feast calls = "
+        + ", ".join(f"{v / b:.2f}" for _, v, b, _ in rows)
+        + " (target <= 2)"
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,10 @@ def main() -> None:
         print(training.sort_values("event_timestamp").to_string(index=False))
         online = store.get_online_features(
             features=features,
-            entity_rows=[{"customer_id": 1003, "cart_value": 120.0}, {"customer_id": 1042, "cart_value": 15.0}],
+            entity_rows=[
+                {"customer_id": 1003, "cart_value": 120.0},
+                {"customer_id": 1042, "cart_value": 15.0},
+            ],
         ).to_df()
         print("\nonline lookup:")
         print(online.to_string(index=False))

@@ -31,7 +31,14 @@ def customer_table(rng: np.random.Generator, customers: int = 200) -> pd.DataFra
             "updated_at": START - pd.to_timedelta(rng.integers(1, 30, size=customers), unit="D"),
             "segment": rng.choice(["basic", "plus", "premium"], size=customers),
             "tenure_days": rng.integers(1, 2000, size=customers).astype("int64"),
-            "email": [f"user{i}@{d}" for i, d in zip(ids, rng.choice(["mail.com", "corp.io", "shop.net"], size=customers))],
+            "email": [
+                f"user{i}@{d}"
+                for i, d in zip(
+                    ids,
+                    rng.choice(["mail.com", "corp.io", "shop.net"], size=customers),
+                    strict=True,
+                )
+            ],
             "credit_score": rng.normal(650, 80, size=customers).round(1),
         }
     )
@@ -52,12 +59,19 @@ def labels(rng: np.random.Generator, customers: int = 200, rows: int = 600) -> p
 MERCHANT_CATEGORIES = ["Grocery ", "electronics", " Fashion", "home & garden"]
 
 
-def marketplace(rng: np.random.Generator, customers: int = 80, merchants: int = 12, rows: int = 1500) -> dict[str, pd.DataFrame]:
-    """Orders (late-arriving rows and corrections, with an ingestion `created`), merchants, checkouts."""
+def marketplace(
+    rng: np.random.Generator, customers: int = 80, merchants: int = 12, rows: int = 1500
+) -> dict[str, pd.DataFrame]:
+    """Orders (late-arriving rows and corrections, with an ingestion `created`), merchants,
+    checkouts."""
     seconds = np.sort(rng.choice(60 * 86_400, size=rows, replace=False))
     event = START + pd.to_timedelta(seconds, unit="s")
     # Most rows land within minutes; one in six arrives hours to days late.
-    delay_minutes = np.where(rng.random(rows) < 1 / 6, rng.integers(120, 4 * 24 * 60, size=rows), rng.integers(1, 15, size=rows))
+    delay_minutes = np.where(
+        rng.random(rows) < 1 / 6,
+        rng.integers(120, 4 * 24 * 60, size=rows),
+        rng.integers(1, 15, size=rows),
+    )
     orders = pd.DataFrame(
         {
             "order_id": np.arange(rows, dtype="int64"),
@@ -66,16 +80,25 @@ def marketplace(rng: np.random.Generator, customers: int = 80, merchants: int = 
             "event_timestamp": event,
             "created": event + pd.to_timedelta(delay_minutes, unit="m"),
             "amount": rng.gamma(2.0, 25.0, size=rows).round(2),
-            "status": rng.choice(["Delivered", " delivered", "REFUNDED", "cancelled ", "Delivered"], size=rows),
+            "status": rng.choice(
+                ["Delivered", " delivered", "REFUNDED", "cancelled ", "Delivered"], size=rows
+            ),
             "channel": rng.choice(["web", "ios", "android"], size=rows),
         }
     )
-    # Corrections: the same order (same key and event time) re-sent later with another amount and status.
+    # Corrections: the same order (same key and event time) re-sent later with another amount
+    # and status.
     fixed = orders.sample(n=40, random_state=11).copy()
-    fixed["created"] = fixed["created"] + pd.to_timedelta(rng.integers(1, 10, size=len(fixed)), unit="D")
+    fixed["created"] = fixed["created"] + pd.to_timedelta(
+        rng.integers(1, 10, size=len(fixed)), unit="D"
+    )
     fixed["amount"] = (fixed["amount"] * rng.uniform(0.2, 0.9, size=len(fixed))).round(2)
     fixed["status"] = "REFUNDED"
-    orders = pd.concat([orders, fixed]).sort_values(["event_timestamp", "created"], kind="stable").reset_index(drop=True)
+    orders = (
+        pd.concat([orders, fixed])
+        .sort_values(["event_timestamp", "created"], kind="stable")
+        .reset_index(drop=True)
+    )
 
     ids = np.arange(1, 1 + merchants, dtype="int64")
     merchant_table = pd.DataFrame(
@@ -89,7 +112,9 @@ def marketplace(rng: np.random.Generator, customers: int = 80, merchants: int = 
     )
 
     checks = 500
-    check_seconds = np.sort(rng.choice(np.arange(10 * 86_400, 70 * 86_400), size=checks, replace=False))
+    check_seconds = np.sort(
+        rng.choice(np.arange(10 * 86_400, 70 * 86_400), size=checks, replace=False)
+    )
     checkouts = pd.DataFrame(
         {
             "customer_id": rng.integers(5000, 5000 + customers, size=checks).astype("int64"),
@@ -107,7 +132,8 @@ def driver_stats(rng: np.random.Generator, drivers: int = 5, hours: int = 24 * 7
     """Hourly driver statistics shaped like Feast's quickstart `driver_stats.parquet`."""
     stamps = pd.date_range(START, periods=hours, freq="h")
     frame = pd.DataFrame(
-        [(d, t) for d in range(1001, 1001 + drivers) for t in stamps], columns=["driver_id", "event_timestamp"]
+        [(d, t) for d in range(1001, 1001 + drivers) for t in stamps],
+        columns=["driver_id", "event_timestamp"],
     )
     rows = len(frame)
     return frame.assign(

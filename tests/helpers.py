@@ -17,7 +17,11 @@ def write_notebook(path: Path, *sources: str) -> Path:
         cell = nbformat.v4.new_code_cell(source)
         cell["id"] = f"c{index}"
         nb.cells.append(cell)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
@@ -33,7 +37,7 @@ def copy_example(tmp: Path, name: str = "churn.ipynb", sidecar: bool = True) -> 
     return tmp / name
 
 
-TX_SOURCE = '''import pandas as pd
+TX_SOURCE = """import pandas as pd
 import numpy as np
 pd.DataFrame({
     "customer_id": [1, 1, 2, 2, 3],
@@ -41,4 +45,4 @@ pd.DataFrame({
         ["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-05", "2024-01-03"], utc=True
     ),
     "amount": [10.0, 20.0, 5.0, 7.5, 1.0],
-}).to_parquet("tx.parquet")'''
+}).to_parquet("tx.parquet")"""

@@ -67,7 +67,11 @@ def test_a_float_beyond_tolerance_is_one_mismatch_with_its_error() -> None:
     assert amount.max_abs_err == pytest.approx(0.001)
     [example] = amount.examples
     assert example["row"] == 0 and example["customer_id"] == 1
-    assert (example["notebook"], example["feast"], example["issue"]) == (1.5, 1.501, "value differs")
+    assert (example["notebook"], example["feast"], example["issue"]) == (
+        1.5,
+        1.501,
+        "value differs",
+    )
     assert example["event_timestamp"].startswith("2024-01-01")
 
 
@@ -96,8 +100,12 @@ def test_a_string_differs() -> None:
     # Then exactly that feature and row are reported
     assert (features["segment"].ok, features["segment"].mismatches) == (False, 1)
     assert features["segment"].examples[0] | {} == {
-        "row": 3, "customer_id": 4, "event_timestamp": "2024-01-01T00:00:00+00:00",
-        "notebook": "d", "feast": "D", "issue": "value differs",
+        "row": 3,
+        "customer_id": 4,
+        "event_timestamp": "2024-01-01T00:00:00+00:00",
+        "notebook": "d",
+        "feast": "D",
+        "issue": "value differs",
     }
     assert [n for n, f in features.items() if not f.ok] == ["segment"]
 
@@ -115,8 +123,12 @@ def test_a_null_on_one_side_is_a_null_mismatch_and_a_mismatch() -> None:
     assert (features["amount"].mismatches, features["amount"].null_mismatches) == (1, 1)
     assert features["active"].examples[0]["issue"] == "null on one side"
     assert features["amount"].examples[0] == {
-        "row": 2, "customer_id": 3, "event_timestamp": "2024-01-01T00:00:00+00:00",
-        "notebook": None, "feast": 3.0, "issue": "null on one side",
+        "row": 2,
+        "customer_id": 3,
+        "event_timestamp": "2024-01-01T00:00:00+00:00",
+        "notebook": None,
+        "feast": 3.0,
+        "issue": "null on one side",
     }
 
 
@@ -124,7 +136,9 @@ def test_a_dropped_row_and_a_duplicated_row_are_counted_on_every_feature() -> No
     # Given Feast dropping row 1 and returning row 3 twice
     expected = notebook_frame()
     actual = feast_frame(expected)
-    actual = pd.concat([actual[actual[ROW_ID] != 1], actual[actual[ROW_ID] == 3]], ignore_index=True)
+    actual = pd.concat(
+        [actual[actual[ROW_ID] != 1], actual[actual[ROW_ID] == 3]], ignore_index=True
+    )
     # When compared
     result = compare(expected, actual)
     # Then the counts equal but each feature has two mismatches: the drop and the duplicate
@@ -176,7 +190,9 @@ def test_timestamps_compare_as_instants_and_tz_drift_is_visible() -> None:
     same, _ = values_equal(naive, aware, "datetime64[ns]", rtol=0, atol=0)
     # Then they are equal (NaT == NaT), and a one-second shift is not
     assert same.tolist() == [True, True]
-    shifted, _ = values_equal(naive, aware + pd.Timedelta(seconds=1), "datetime64[ns]", rtol=0, atol=0)
+    shifted, _ = values_equal(
+        naive, aware + pd.Timedelta(seconds=1), "datetime64[ns]", rtol=0, atol=0
+    )
     assert shifted.tolist() == [False, True]
 
 
@@ -186,6 +202,8 @@ def test_an_object_column_of_bools_with_missing_values_is_bool_not_drift() -> No
     expected.index.name = ROW_ID
     actual = pd.DataFrame({ROW_ID: [0, 1, 2], "flag": pd.Series([True, None, False], dtype=object)})
     # When compared
-    (feature,) = compare_frames(expected, actual, [FeatureToCheck("flag", "object", "Bool")]).features
+    (feature,) = compare_frames(
+        expected, actual, [FeatureToCheck("flag", "object", "Bool")]
+    ).features
     # Then it is ok: the notebook's values are Bool too
     assert feature.ok and feature.feast_type_notebook == "Bool"

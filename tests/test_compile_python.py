@@ -40,7 +40,7 @@ def _compile(
 
 def _as_feast_does(code: str, name: str = "udf"):
     namespace = {"pd": pd, "np": np}
-    exec(code, namespace)  # noqa: S102 - what Feast 0.67 does with a stored udf
+    exec(code, namespace)
     return namespace[name]
 
 
@@ -48,11 +48,11 @@ def _run_pandas(
     body: str, support: str, frame: str, rows: dict[str, list], features, result=None
 ) -> pd.DataFrame:
     namespace = {"pd": pd, "np": np}
-    exec(textwrap.dedent(support), namespace)  # noqa: S102
+    exec(textwrap.dedent(support), namespace)
     namespace[frame] = _frame(rows)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        exec(textwrap.dedent(body), namespace)  # noqa: S102
+        exec(textwrap.dedent(body), namespace)
     return namespace[result or frame][list(features)].reset_index(drop=True)
 
 
@@ -80,7 +80,9 @@ def _assert_same(expected: pd.DataFrame, got: pd.DataFrame, loose: bool = False)
         want_dtype = str(expected[column].dtype)
         allowed = _SAME_FEAST_TYPE.get(want_dtype, {want_dtype}) if loose else {want_dtype}
         assert str(got[column].dtype) in allowed, (column, want_dtype)
-        for row, (want, have) in enumerate(zip(expected[column].tolist(), got[column].tolist())):
+        for row, (want, have) in enumerate(
+            zip(expected[column].tolist(), got[column].tolist(), strict=True)
+        ):
             if _missing(want) or _missing(have):
                 assert _missing(want) and _missing(have), (column, row, want, have)
             elif isinstance(want, float) and not math.isinf(want):
@@ -96,11 +98,13 @@ def _random_rows(seed: int, n: int = 300) -> dict[str, list]:
     def maybe_none(values, p=0.15):
         return [None if rng.random() < p else v for v in values]
 
-    floats = lambda: maybe_none(
-        rng.choice([0.0, -1.0, 1.0, 2.5], n).tolist()
-        if rng.random() < 0.3
-        else np.round(rng.normal(0, 100, n), 3).tolist()
-    )
+    def floats():
+        return maybe_none(
+            rng.choice([0.0, -1.0, 1.0, 2.5], n).tolist()
+            if rng.random() < 0.3
+            else np.round(rng.normal(0, 100, n), 3).tolist()
+        )
+
     return {
         "x": maybe_none([0.0 if rng.random() < 0.1 else v for v in rng.normal(50, 80, n).tolist()]),
         "y": maybe_none([0.0 if rng.random() < 0.1 else v for v in rng.normal(0, 3, n).tolist()]),
@@ -399,7 +403,8 @@ def test_new_frames_from_dataframe_and_assign():
         ["s", "t"],
         result="feats",
     )
-    # without `result`, a frame named like the view is the result (render's rule), else the input frame
+    # without `result`, a frame named like the view is the result (render's rule), else the
+    # input frame
     _check(
         'feats = df.assign(s=df["x"] - 1)\nfeats["u"] = feats["s"] > 0\n',
         ["s", "u"],
@@ -628,7 +633,7 @@ def haversine_mapped(lat1, lon1, lat2, lon2):
 def capped(value, limit=100.0):
     scaled = np.log1p(np.abs(value))
     return np.minimum(scaled, limit)
-"""
+"""  # noqa: E501 - a module written to disk as a user's helper file, long lines included
 
 
 @pytest.mark.parametrize("construct", sorted(COVERAGE))
@@ -874,7 +879,7 @@ def signals_pandas(df: pd.DataFrame) -> pd.DataFrame:
 
 @on_demand_feature_view(name="signals", sources=[stats, request], schema=SCHEMA, mode="python")
 {python_udf}
-"""
+"""  # noqa: E501 - a Feast repository written out as is, in the generated style
 FEAST_BODY = """\
 df["ratio"] = df["cart_value"] / (df["amount"] + 1.0)
 df["big"] = df["cart_value"] > HIGH
@@ -961,7 +966,7 @@ def test_feast_serves_the_compiled_udf_like_the_pandas_one(tmp_path):
             features=[f"{view}:{f}" for f in features],
             entity_rows=[
                 {"customer_id": c, "cart_value": v}
-                for c, v in zip(entities["customer_id"], entities["cart_value"])
+                for c, v in zip(entities["customer_id"], entities["cart_value"], strict=True)
             ],
         ).to_df()
         _assert_values(expected, online[features], view)
@@ -971,7 +976,7 @@ def _assert_values(expected: pd.DataFrame, got: pd.DataFrame, view: str) -> None
     """Feast casts to the schema's types, so compare values (missing == missing), not dtypes."""
     assert len(got) == len(expected), view
     for column in expected.columns:
-        for want, have in zip(expected[column].tolist(), got[column].tolist()):
+        for want, have in zip(expected[column].tolist(), got[column].tolist(), strict=True):
             if _missing(want) or _missing(have):
                 assert _missing(want) and _missing(have), (view, column, want, have)
             else:

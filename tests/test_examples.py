@@ -24,7 +24,6 @@ FEAST = str(Path(sys.executable).parent / "feast")
 NOTEBOOKS = ["churn", "orders", "feast_quickstart"]
 
 
-
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
@@ -164,9 +163,7 @@ def test_export_reports_no_error_hazard(example: Example, capsys: pytest.Capture
     assert [h for h in result["hazards"] if h["severity"] == "error"] == []
 
 
-def test_verify_exits_0_with_every_view_ok(
-    example: Example, capsys: pytest.CaptureFixture
-) -> None:
+def test_verify_exits_0_with_every_view_ok(example: Example, capsys: pytest.CaptureFixture) -> None:
     # When verified; then exit 0, and every check of every view (on-demand too) is ok with all rows
     code, report = example.verify(capsys)
     bad = [

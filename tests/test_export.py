@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from helpers import write_notebook
+
 from nb2feast.cli import main
 
 LOAD = 'import pandas as pd\ntx = pd.read_parquet("tx.parquet")'
 SPEND = (
     "%%feature spend --entity customer_id --ttl 7d\n"
-    'spend = tx.assign(amount_x2=lambda d: d["amount"] * 2, small=lambda d: (d["amount"] < 6).astype("float32"))'
+    'spend = tx.assign(amount_x2=lambda d: d["amount"] * 2, small=lambda d: (d["amount"] < '
+    '6).astype("float32"))'
     '[["customer_id", "event_timestamp", "amount_x2", "small"]]'
 )
 
@@ -36,7 +37,11 @@ def project(tmp_path: Path) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def run(*argv: str) -> int:
@@ -59,16 +64,24 @@ def test_export_is_deterministic_and_check_tells_fresh_from_stale(project: Path,
 
 
 def test_check_on_a_missing_repository_is_stale(project: Path):
-    assert run("export", str(project / "nb.ipynb"), "--out", str(project / "nowhere"), "--check") == 1
+    assert (
+        run("export", str(project / "nb.ipynb"), "--out", str(project / "nowhere"), "--check") == 1
+    )
     assert not (project / "nowhere").exists()
 
 
 def test_exact_types_come_from_the_data(project: Path, capsys):
-    assert run("export", str(project / "nb.ipynb"), "--out", str(project / "repo"), "--format", "json") == 0
+    assert (
+        run("export", str(project / "nb.ipynb"), "--out", str(project / "repo"), "--format", "json")
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["ok"] is True and result["hazards"] == []
     (view,) = result["views"]
-    assert [(f["name"], f["feast_type"]) for f in view["features"]] == [("amount_x2", "Float64"), ("small", "Float32")]
+    assert [(f["name"], f["feast_type"]) for f in view["features"]] == [
+        ("amount_x2", "Float64"),
+        ("small", "Float32"),
+    ]
     definitions = (project / "repo" / "definitions.py").read_text()
     assert 'Field(name="small", dtype=Float32)' in definitions
     assert "ttl=timedelta(days=7)" in definitions
@@ -108,15 +121,30 @@ BAD_CELLS = [
     (SPEND.replace("--ttl 7d", "--ttl 7days"), "line 1", "malformed --ttl '7days'"),
     (SPEND.replace("--ttl 7d", "--colour red"), "line 1", "unrecognized arguments: --colour red"),
     (SPEND + "\nspend = (", "line 3", "syntax error"),
-    (SPEND.replace("customer_id --ttl", "store_id --ttl"), "line 1", "'store_id' absent from the result"),
-    (SPEND.replace("tx.assign", "missing_frame.assign"), "line 2", "'missing_frame' cannot be traced"),
-    ("%%feature odfv --on-demand --request x:money\nspend['y'] = spend['amount_x2'] + spend['x']", "line 1", "unknown type 'money'"),
+    (
+        SPEND.replace("customer_id --ttl", "store_id --ttl"),
+        "line 1",
+        "'store_id' absent from the result",
+    ),
+    (
+        SPEND.replace("tx.assign", "missing_frame.assign"),
+        "line 2",
+        "'missing_frame' cannot be traced",
+    ),
+    (
+        "%%feature odfv --on-demand --request x:money\n"
+        "spend['y'] = spend['amount_x2'] + spend['x']",
+        "line 1",
+        "unknown type 'money'",
+    ),
     (SPEND.replace("--ttl 7d", "--ttl 7d --timestamp amount_x2"), "line 1", "not datetime"),
 ]
 
 
 @pytest.mark.parametrize("cell,line,message", BAD_CELLS)
-def test_bad_cells_exit_2_naming_notebook_cell_and_line(project: Path, capsys, cell: str, line: str, message: str):
+def test_bad_cells_exit_2_naming_notebook_cell_and_line(
+    project: Path, capsys, cell: str, line: str, message: str
+):
     write_notebook(project / "nb.ipynb", LOAD, cell)
     assert run("export", str(project / "nb.ipynb"), "--out", str(project / "repo")) == 2
     err = capsys.readouterr().err
@@ -130,9 +158,17 @@ def test_duplicate_view_and_feature_names_exit_2(project: Path, capsys):
     write_notebook(project / "nb.ipynb", LOAD, SPEND, SPEND)
     assert run("export", str(project / "nb.ipynb"), "--out", str(project / "repo")) == 2
     assert "cell 2 (id c2), line 1: view 'spend' is defined twice" in capsys.readouterr().err
-    write_notebook(project / "nb.ipynb", LOAD, SPEND, SPEND.replace("spend", "spend_b").replace("spend_b =", "spend_b ="))
+    write_notebook(
+        project / "nb.ipynb",
+        LOAD,
+        SPEND,
+        SPEND.replace("spend", "spend_b").replace("spend_b =", "spend_b ="),
+    )
     assert run("export", str(project / "nb.ipynb"), "--out", str(project / "repo")) == 2
-    assert "feature 'amount_x2' of 'spend_b' is already a feature of 'spend'" in capsys.readouterr().err
+    assert (
+        "feature 'amount_x2' of 'spend_b' is already a feature of 'spend'"
+        in capsys.readouterr().err
+    )
     assert not (project / "repo").exists()
 
 
@@ -154,16 +190,42 @@ def test_unknown_cli_flag_exits_2(project: Path):
 
 def test_two_notebooks_share_one_repository(project: Path, capsys):
     # Given a second notebook with its own view over the same source
-    write_notebook(project / "second.ipynb", LOAD, SPEND.replace("spend", "spend_b").replace("amount_x2", "amount_x3").replace("small", "tiny"))
+    write_notebook(
+        project / "second.ipynb",
+        LOAD,
+        SPEND.replace("spend", "spend_b")
+        .replace("amount_x2", "amount_x3")
+        .replace("small", "tiny"),
+    )
     out = project / "repo"
     # When both are exported into one repository
-    assert run("export", str(project / "nb.ipynb"), str(project / "second.ipynb"), "--out", str(out), "--format", "json") == 0
+    assert (
+        run(
+            "export",
+            str(project / "nb.ipynb"),
+            str(project / "second.ipynb"),
+            "--out",
+            str(out),
+            "--format",
+            "json",
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     # Then both views are there, each traced to its own notebook, with one shared entity
-    assert [(v["name"], v["notebook"]) for v in result["views"]] == [("spend", "../nb.ipynb"), ("spend_b", "../second.ipynb")]
+    assert [(v["name"], v["notebook"]) for v in result["views"]] == [
+        ("spend", "../nb.ipynb"),
+        ("spend_b", "../second.ipynb"),
+    ]
     definitions = (out / "definitions.py").read_text()
     assert definitions.count("Entity(") == 1
     # And a view name used by both notebooks is refused
     write_notebook(project / "second.ipynb", LOAD, SPEND)
-    assert run("export", str(project / "nb.ipynb"), str(project / "second.ipynb"), "--out", str(out)) == 2
-    assert "second.ipynb: cell 1 (id c1), line 1: view 'spend' is defined twice" in capsys.readouterr().err
+    assert (
+        run("export", str(project / "nb.ipynb"), str(project / "second.ipynb"), "--out", str(out))
+        == 2
+    )
+    assert (
+        "second.ipynb: cell 1 (id c1), line 1: view 'spend' is defined twice"
+        in capsys.readouterr().err
+    )

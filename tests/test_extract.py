@@ -1,6 +1,5 @@
 """Extraction: each feature cell's inputs traced back through the notebook (LibCST scopes)."""
 
-
 import pytest
 
 from nb2feast.errors import UserError
@@ -30,8 +29,16 @@ def test_batch_cell_carries_imports_constants_helpers_and_the_loading_slice():
         'spend["amount"] = clip(spend["amount"])',
     )
     # Then the support is what the cell needs, in notebook order; the loading slice is tx's
-    assert codes(view.support) == ["import pandas as pd", 'WINDOW = "7D"', "def clip(s):\n    return s.clip(upper=CAP)", "CAP = 99"]
-    assert codes(view.loading) == ['tx = pd.read_csv("tx.csv")', 'tx["amount"] = tx["amount"].astype("float64")']
+    assert codes(view.support) == [
+        "import pandas as pd",
+        'WINDOW = "7D"',
+        "def clip(s):\n    return s.clip(upper=CAP)",
+        "CAP = 99",
+    ]
+    assert codes(view.loading) == [
+        'tx = pd.read_csv("tx.csv")',
+        'tx["amount"] = tx["amount"].astype("float64")',
+    ]
     assert view.inputs == ("tx",)
     assert view.binds_name
 
@@ -54,7 +61,8 @@ def test_on_demand_cell_reads_one_frame_and_knows_its_columns():
         'tx = pd.read_parquet("tx.parquet")',
         "%%feature f --entity k\nf = tx",
         "train = f.copy()",
-        '%%feature ratio --on-demand --request r:float64\ntrain["ratio"] = np.log1p(train["a"]) / train.r * LIMIT',
+        '%%feature ratio --on-demand --request r:float64\ntrain["ratio"] = '
+        'np.log1p(train["a"]) / train.r * LIMIT',
     )
     assert view.input_frame == "train"
     assert codes(view.support) == ["import numpy as np", "LIMIT = 3"]
@@ -71,7 +79,9 @@ def test_input_defined_only_in_a_later_cell_is_an_error_at_its_line():
         )
     assert error.value.where == CellRef("nb.ipynb", 1, "c1")
     assert error.value.line == 3
-    assert "'late' cannot be traced to an earlier cell (it is defined later, in cell 2)" in str(error.value)
+    assert "'late' cannot be traced to an earlier cell (it is defined later, in cell 2)" in str(
+        error.value
+    )
 
 
 def test_batch_cell_that_never_binds_its_name_is_an_error():
@@ -114,13 +124,29 @@ ON_DEMAND_SETUP = (
         ('df = training.copy()\ndf["x"] = df["a"] / (df["r"] + 1.0)', "df", "training", False),
         ('req = requests.copy()\nreq["z"] = req["a"] * 2', "req", "requests", False),
         ('out = pd.DataFrame()\nout["x"] = training["a"] + 1\nv = out', "v", "training", True),
-        ('out = pd.DataFrame(index=training.index)\nout["x"] = training["a"] + 1', "out", "training", True),
+        (
+            'out = pd.DataFrame(index=training.index)\nout["x"] = training["a"] + 1',
+            "out",
+            "training",
+            True,
+        ),
         ("v = training.assign(x=lambda d: d['a'] * 2)", "v", "training", False),
         ("y = training.assign(x=1).assign(w=lambda d: d['x'] + d['a'])", "y", "training", False),
-        ("extra = training[['a']] * 2\ny = pd.concat([training, extra.add_suffix('_2')], axis=1)", "y", "training", False),
+        (
+            "extra = training[['a']] * 2\n"
+            "y = pd.concat([training, extra.add_suffix('_2')], axis=1)",
+            "y",
+            "training",
+            False,
+        ),
         ('training["x"] = training["a"] + 1', "training", "training", False),
-        ('training = training.assign(x=1)', "training", "training", False),
-        ('df = training.copy()\ndf.loc[:, "x"] = df["a"] + 1\nn = len(df)', "df", "training", False),
+        ("training = training.assign(x=1)", "training", "training", False),
+        (
+            'df = training.copy()\ndf.loc[:, "x"] = df["a"] + 1\nn = len(df)',
+            "df",
+            "training",
+            False,
+        ),
         ('df = training.copy()\ndf.insert(0, "x", df["a"] + 1)', "df", "training", False),
         ('df = training.copy()\ndf.eval("x = a + 1", inplace=True)', "df", "training", False),
     ],
@@ -130,5 +156,9 @@ def test_on_demand_result_frame_is_found_by_dataflow(body, result, derived_from,
     view = views_of(*ON_DEMAND_SETUP, "%%feature v --on-demand --request r:float64\n" + body)[-1]
     # Then the frame holding the new columns is found from the bindings, not from names
     assert view.input_frame == derived_from
-    assert (view.result.name, view.result.derived_from, view.result.fresh) == (result, derived_from, fresh)
+    assert (view.result.name, view.result.derived_from, view.result.fresh) == (
+        result,
+        derived_from,
+        fresh,
+    )
     assert view.result_name == result

@@ -10,7 +10,7 @@ import pytest
 
 pytestmark = pytest.mark.feast
 
-SCRIPT = r'''
+SCRIPT = r"""
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,11 +36,13 @@ if mode == "wrapped":
         print(store.get_online_features(features=["t:x"], entity_rows=[{"k": 2}]).to_dict()["x"])
 else:
     print(store.get_online_features(features=["t:x"], entity_rows=[{"k": 2}]).to_dict()["x"])
-'''
+"""  # noqa: E501 - a script run with `python -c`, kept as written
 
 
 def run(tmp_path: Path, mode: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / mode), mode], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / mode), mode], capture_output=True, text=True
+    )
 
 
 def test_bare_online_read_breaks_once_ipython_registered_its_converter(tmp_path: Path):

@@ -8,7 +8,7 @@ from nb2feast.flags import parse_flags, parse_ttl
 
 def test_full_line_is_parsed_with_shell_quoting():
     flags = parse_flags(
-        'spend --entity customer_id --entity store_id --timestamp ts --created ingested '
+        "spend --entity customer_id --entity store_id --timestamp ts --created ingested "
         '--ttl 30d --description "Spend over 7 days" --owner me --tag team=growth --offline-only'
     )
     assert flags.name == "spend"
@@ -22,8 +22,16 @@ def test_full_line_is_parsed_with_shell_quoting():
 
 @pytest.mark.parametrize(
     "text,expected",
-    [("float64", "Float64"), ("FLOAT32", "Float32"), ("int64", "Int64"), ("string", "String"),
-     ("str", "String"), ("bool", "Bool"), ("datetime64[ns, UTC]", "UnixTimestamp"), ("unixtimestamp", "UnixTimestamp")],
+    [
+        ("float64", "Float64"),
+        ("FLOAT32", "Float32"),
+        ("int64", "Int64"),
+        ("string", "String"),
+        ("str", "String"),
+        ("bool", "Bool"),
+        ("datetime64[ns, UTC]", "UnixTimestamp"),
+        ("unixtimestamp", "UnixTimestamp"),
+    ],
 )
 def test_request_types_accept_dtypes_and_feast_names(text, expected):
     flags = parse_flags(f"odfv --on-demand --request 'x:{text}'")

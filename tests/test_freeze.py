@@ -82,8 +82,8 @@ def test_apply_freeze_only_touches_named_statistics_and_is_idempotent() -> None:
     once = apply_freeze(body, {"X_MEAN": 1.0}, "nb")
     # Then only the mean is replaced, and freezing again changes nothing
     assert (
-        once
-        == """X_MEAN = 1.0  # frozen: mean of df["x"] on nb\n\ndf["a"] = X_MEAN\ndf["b"] = df["x"].quantile(0.9)\n"""
+        once == """X_MEAN = 1.0  # frozen: mean of df["x"] on nb\n\ndf["a"] = X_MEAN\ndf["b"] = """
+        """df["x"].quantile(0.9)\n"""
     )
     assert apply_freeze(once, {"X_MEAN": 1.0}, "nb") == once
 

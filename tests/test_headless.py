@@ -31,10 +31,16 @@ JUPYTER = Path(sys.executable).with_name("jupyter")
 
 
 def nbconvert_execute(notebook: Path, cwd: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("NB2FEAST_NOTEBOOK", "JPY_SESSION_NAME")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("NB2FEAST_NOTEBOOK", "JPY_SESSION_NAME")
+    }
     subprocess.run(
         [str(JUPYTER), "nbconvert", "--to", "notebook", "--execute", "--inplace", str(notebook)],
-        cwd=cwd, env=env, check=True, capture_output=True, timeout=120,
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
 
@@ -42,7 +48,7 @@ def nbconvert_execute(notebook: Path, cwd: Path) -> None:
 def folder(tmp_path: Path) -> Path:
     nb_dir = tmp_path / "project"
     nb_dir.mkdir()
-    exec(TX_SOURCE.replace('"tx.parquet"', repr(str(nb_dir / "tx.parquet"))), {})  # noqa: S102
+    exec(TX_SOURCE.replace('"tx.parquet"', repr(str(nb_dir / "tx.parquet"))), {})
     write_notebook(nb_dir / "nb.ipynb", *CELLS)
     return nb_dir
 

@@ -20,7 +20,7 @@ STRINGS = ["Ab", None, "", "x-y", "  pad "]
 
 def _same(want: list, got: list) -> None:
     assert len(want) == len(got)
-    for w, g in zip(want, got):
+    for w, g in zip(want, got, strict=True):
         w_missing = w is None or w is pd.NA or (isinstance(w, float) and math.isnan(w))
         g_missing = g is None or (isinstance(g, float) and math.isnan(g))
         assert w_missing == g_missing, (want, got)
@@ -80,11 +80,23 @@ def test_object_and_kleene_logic_match_pandas():
     left = [True, True, True, False, False, False, None, None, None]
     right = [True, False, None] * 3
     objects = pd.Series(left, dtype=object), pd.Series(right, dtype=object)
-    _same((objects[0] & objects[1]).tolist(), [rt._and_object(a, b) for a, b in zip(left, right)])
-    _same((objects[0] | objects[1]).tolist(), [rt._or_object(a, b) for a, b in zip(left, right)])
+    _same(
+        (objects[0] & objects[1]).tolist(),
+        [rt._and_object(a, b) for a, b in zip(left, right, strict=True)],
+    )
+    _same(
+        (objects[0] | objects[1]).tolist(),
+        [rt._or_object(a, b) for a, b in zip(left, right, strict=True)],
+    )
     nullable = pd.Series(left, dtype="boolean"), pd.Series(right, dtype="boolean")
-    _same((nullable[0] & nullable[1]).tolist(), [rt._and_kleene(a, b) for a, b in zip(left, right)])
-    _same((nullable[0] | nullable[1]).tolist(), [rt._or_kleene(a, b) for a, b in zip(left, right)])
+    _same(
+        (nullable[0] & nullable[1]).tolist(),
+        [rt._and_kleene(a, b) for a, b in zip(left, right, strict=True)],
+    )
+    _same(
+        (nullable[0] | nullable[1]).tolist(),
+        [rt._or_kleene(a, b) for a, b in zip(left, right, strict=True)],
+    )
     _same((~nullable[0]).tolist(), [rt._not_kleene(a) for a in left])
 
 
@@ -96,7 +108,7 @@ def test_integer_division_and_modulo_by_zero_match_pandas():
 
 
 def _rowwise_pairs(helper, a, b) -> list:
-    return [rt._out(helper(rt._in(x), rt._in(y))) for x, y in zip(a, b)]
+    return [rt._out(helper(rt._in(x), rt._in(y))) for x, y in zip(a, b, strict=True)]
 
 
 def test_timestamp_fields_and_differences_match_pandas():
@@ -104,7 +116,7 @@ def test_timestamp_fields_and_differences_match_pandas():
     later = [pd.Timestamp("2024-03-03 12:00", tz="UTC"), pd.Timestamp("2024-03-03", tz="UTC")]
     series = pd.Series(stamps, dtype="datetime64[ns, UTC]"), pd.Series(later)
     _same(series[0].dt.hour.tolist(), [rt._dt(x, "hour") for x in stamps])
-    gaps = [rt._time_sub(b, a) for a, b in zip(stamps, later)]
+    gaps = [rt._time_sub(b, a) for a, b in zip(stamps, later, strict=True)]
     _same((series[1] - series[0]).dt.days.tolist(), [rt._td(g, "days") for g in gaps])
     seconds = (series[1] - series[0]).dt.total_seconds().tolist()
     _same(seconds, [rt._td(g, "total_seconds") for g in gaps])
@@ -142,5 +154,5 @@ def test_each_helper_is_self_contained_with_np_and_pd(name):
         }
         assert loads <= allowed | bound, (helper, loads - allowed - bound)
     namespace = {"np": np, "pd": pd}
-    exec("\n".join(_helper_source(h) for h in helper_closure({name})), namespace)  # noqa: S102
+    exec("\n".join(_helper_source(h) for h in helper_closure({name})), namespace)
     assert callable(namespace[name])

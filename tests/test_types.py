@@ -36,9 +36,17 @@ def test_each_dtype_real_data_has_maps_to_its_exact_feast_type(values: pd.Series
 
 @pytest.mark.parametrize(
     "dtype,feast_type",
-    [("Int64", "Int64"), ("boolean", "Bool"), ("string[pyarrow]", "String"), ("string[python]", "String"),
-     ("int64[pyarrow]", "Int64"), ("double[pyarrow]", "Float64"), ("datetime64[ns, UTC]", "UnixTimestamp"),
-     ("uint64", None), ("category", None)],
+    [
+        ("Int64", "Int64"),
+        ("boolean", "Bool"),
+        ("string[pyarrow]", "String"),
+        ("string[python]", "String"),
+        ("int64[pyarrow]", "Int64"),
+        ("double[pyarrow]", "Float64"),
+        ("datetime64[ns, UTC]", "UnixTimestamp"),
+        ("uint64", None),
+        ("category", None),
+    ],
 )
 def test_dtype_names_map_without_pandas(dtype: str, feast_type: str | None):
     assert feast_type_for_dtype(dtype) == feast_type

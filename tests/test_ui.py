@@ -199,7 +199,11 @@ def test_promote_from_the_features_panel(lab: Lab) -> None:
                 hazards.first.get_by_role("button").click()
                 expect(page.locator(".jp-Notebook .jp-Cell.jp-mod-active")).to_have_count(1)
 
-            shot = SCREENSHOT if os.environ.get("NB2FEAST_UPDATE_SCREENSHOT") else lab.root.parent / SCREENSHOT.name
+            shot = (
+                SCREENSHOT
+                if os.environ.get("NB2FEAST_UPDATE_SCREENSHOT")
+                else lab.root.parent / SCREENSHOT.name
+            )
             page.screenshot(path=str(shot))
             assert shot.stat().st_size > 10_000
 
@@ -229,12 +233,17 @@ def write_hazard_notebook(path: Path) -> None:
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [
         nbformat.v4.new_code_cell("%load_ext nb2feast\nimport pandas as pd", id="setup"),
         nbformat.v4.new_code_cell('orders = pd.read_parquet("missing.parquet")', id="load"),
         nbformat.v4.new_code_cell(
-            "%%feature stamped --entity customer_id\nstamped = orders.assign(seen_at=pd.Timestamp.now())",
+            "%%feature stamped --entity customer_id\nstamped = "
+            "orders.assign(seen_at=pd.Timestamp.now())",
             id="stamped",
         ),
     ]
@@ -293,19 +302,27 @@ def write_leak_notebook(folder: Path) -> Path:
     pd.DataFrame(
         {
             "customer_id": rng.integers(1, 9, 400).astype("int64"),
-            "event_timestamp": start + pd.to_timedelta(rng.integers(0, 20 * 24 * 60, 400), unit="min"),
+            "event_timestamp": start
+            + pd.to_timedelta(rng.integers(0, 20 * 24 * 60, 400), unit="min"),
             "amount": rng.gamma(2, 20, 400).round(2),
         }
     ).to_parquet(folder / "transactions.parquet")
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [
         nbformat.v4.new_code_cell("%load_ext nb2feast\nimport pandas as pd", id="setup"),
-        nbformat.v4.new_code_cell('transactions = pd.read_parquet("transactions.parquet")', id="load"),
+        nbformat.v4.new_code_cell(
+            'transactions = pd.read_parquet("transactions.parquet")', id="load"
+        ),
         nbformat.v4.new_code_cell(
             "%%feature daily_spend --entity customer_id --ttl 2d\n"
             "daily_spend = (\n"
-            '    transactions.assign(event_timestamp=transactions["event_timestamp"].dt.floor("D"))\n'
+            "    transactions.assign("
+            'event_timestamp=transactions["event_timestamp"].dt.floor("D"))\n'
             '    .groupby(["customer_id", "event_timestamp"], as_index=False)["amount"].sum()\n'
             '    .rename(columns={"amount": "spend_1d"})\n'
             ")",
@@ -336,7 +353,9 @@ def test_a_time_travel_leak_is_never_green_in_the_panel(lab: Lab) -> None:
 
             # When promoted (its values match Feast's; time travel finds the leak)
             panel.get_by_test_id("nb2feast-promote").click()
-            outcome = panel.get_by_test_id("nb2feast-parity").or_(panel.get_by_test_id("nb2feast-error"))
+            outcome = panel.get_by_test_id("nb2feast-parity").or_(
+                panel.get_by_test_id("nb2feast-error")
+            )
             expect(outcome).to_be_visible(timeout=PROMOTE_TIMEOUT_MS)
             expect(panel.get_by_test_id("nb2feast-progress")).to_have_count(0, timeout=30_000)
             assert not panel.get_by_test_id("nb2feast-error").count(), panel.inner_text()
@@ -351,19 +370,28 @@ def test_a_time_travel_leak_is_never_green_in_the_panel(lab: Lab) -> None:
             expect(cell).to_have_attribute("data-status", verdicts, timeout=30_000)
             badge = cell.get_by_test_id("nb2feast-status")
             expect(badge).to_have_attribute("data-tone", "bad")
-            leaks = panel.get_by_test_id("nb2feast-hazard").and_(page.locator('[data-code="NB2F310"]'))
+            leaks = panel.get_by_test_id("nb2feast-hazard").and_(
+                page.locator('[data-code="NB2F310"]')
+            )
             expect(leaks).to_have_count(1)
         finally:
             browser.close()
 
 
 def test_the_panels_jest_specs_pass() -> None:
-    """The panel's verdict and model specs (labextension/src/__tests__), where node_modules is installed."""
+    """The panel's verdict and model specs (labextension/src/__tests__), where node_modules is
+    installed."""
     jlpm = shutil.which("jlpm") or str(Path(sys.executable).parent / "jlpm")
     if not (LABEXTENSION / "node_modules" / ".bin" / "jest").exists() or not Path(jlpm).exists():
         pytest.skip("labextension/node_modules is not installed: cd labextension && jlpm install")
     env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "CI": "true"}
     run = subprocess.run(
-        [jlpm, "test"], cwd=LABEXTENSION, capture_output=True, text=True, env=env, timeout=600, check=False
+        [jlpm, "test"],
+        cwd=LABEXTENSION,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

@@ -44,7 +44,8 @@ CASES = [
             "def fee(amount, category):\n    return amount * category.map(RATE)",
             (
                 "%%feature fees --entity customer_id\n"
-                "fees = tx.assign(fee=lambda d: fee(d['amount'], d['category']), big=lambda d: d['amount'] > THRESHOLD)"
+                "fees = tx.assign(fee=lambda d: fee(d['amount'], d['category']), big=lambda d: "
+                "d['amount'] > THRESHOLD)"
                 "[['customer_id', 'event_timestamp', 'fee', 'big']]"
             ),
         ),
@@ -72,7 +73,8 @@ CASES = [
             'tx = load_table("tx.parquet")',
             (
                 "%%feature doubled --entity customer_id\n"
-                "doubled = tx.assign(amount_x2=tx['amount'] * 2)[['customer_id', 'event_timestamp', 'amount_x2']]"
+                "doubled = tx.assign(amount_x2=tx['amount'] * 2)[['customer_id', "
+                "'event_timestamp', 'amount_x2']]"
             ),
         ),
         ("doubled",),
@@ -81,7 +83,8 @@ CASES = [
         "preprocessing_cell_between_load_and_feature",
         (
             LOAD,
-            'tx["amount_eur"] = tx["amount"] * 0.9\ntx = tx[tx.amount > 0]\ntx["category"] = tx["category"].str.upper()',
+            'tx["amount_eur"] = tx["amount"] * 0.9\ntx = tx[tx.amount > 0]\ntx["category"] = '
+            'tx["category"].str.upper()',
             (
                 "%%feature eur --entity customer_id\n"
                 "eur = tx[['customer_id', 'event_timestamp', 'amount_eur', 'category']]"
@@ -96,10 +99,13 @@ CASES = [
             'WINDOWS = ["1D", "3D"]',
             (
                 "%%feature windows --entity customer_id\n"
-                "ordered = tx.sort_values(['customer_id', 'event_timestamp']).set_index('event_timestamp')\n"
-                "sums = [ordered.groupby('customer_id')['amount'].rolling(w).sum().rename(f'sum_{w.lower()}') for w in WINDOWS]\n"
+                "ordered = tx.sort_values(['customer_id', "
+                "'event_timestamp']).set_index('event_timestamp')\n"
+                "sums = [ordered.groupby('customer_id')['amount'].rolling(w).sum()"
+                ".rename(f'sum_{w.lower()}') for w in WINDOWS]\n"
                 "windows = pd.concat(sums, axis=1).reset_index()\n"
-                "windows = windows.assign(**{f'{c}_pos': windows[c] > 0 for c in ['sum_1d', 'sum_3d']})"
+                "windows = windows.assign(**{f'{c}_pos': windows[c] > 0 for c in "
+                "['sum_1d', 'sum_3d']})"
             ),
         ),
         ("windows",),
@@ -111,10 +117,12 @@ CASES = [
             'WINDOWS = ["1D", "3D"]',
             (
                 "%%feature windows --entity customer_id\n"
-                "ordered = tx.sort_values(['customer_id', 'event_timestamp']).set_index('event_timestamp')\n"
+                "ordered = tx.sort_values(['customer_id', "
+                "'event_timestamp']).set_index('event_timestamp')\n"
                 "parts = []\n"
                 "for w in WINDOWS:\n"
-                "    parts.append(ordered.groupby('customer_id')['amount'].rolling(w).sum().rename(f'sum_{w.lower()}'))\n"
+                "    parts.append(ordered.groupby('customer_id')['amount'].rolling(w).sum()"
+                ".rename(f'sum_{w.lower()}'))\n"
                 "windows = pd.concat(parts, axis=1).reset_index()"
             ),
         ),
@@ -123,16 +131,19 @@ CASES = [
     Case(
         "read_csv_with_parse_dates",
         (
-            'import pandas as pd\nevents = pd.read_csv("events.csv", parse_dates=["event_timestamp"])',
+            'import pandas as pd\nevents = pd.read_csv("events.csv", '
+            'parse_dates=["event_timestamp"])',
             (
                 "%%feature clicks --entity user_id\n"
-                "clicks = events.assign(click_x10=lambda d: d['clicks'] * 10, page=lambda d: d['page'].str.strip())"
+                "clicks = events.assign(click_x10=lambda d: d['clicks'] * 10, page=lambda d: "
+                "d['page'].str.strip())"
             ),
         ),
         ("clicks",),
         extra={
             "events.csv": "user_id,event_timestamp,clicks,page\n"
-            "1,2024-01-01T10:00:00Z,3, home\n2,2024-01-01T11:00:00Z,5,cart \n1,2024-01-02T09:30:00Z,1,home\n"
+            "1,2024-01-01T10:00:00Z,3, home\n2,2024-01-01T11:00:00Z,5,cart \n"
+            "1,2024-01-02T09:30:00Z,1,home\n"
         },
     ),
     Case(
@@ -141,11 +152,13 @@ CASES = [
             LOAD,
             (
                 "def clean(s):\n    return s.str.strip().str.lower()\n\n"
-                "def category_code(s):\n    return clean(s).map({'food': 0, 'travel': 1, 'tech': 2}).fillna(-1).astype('int64')"
+                "def category_code(s):\n    return clean(s).map({'food': 0, 'travel': 1, 'tech': "
+                "2}).fillna(-1).astype('int64')"
             ),
             (
                 "%%feature codes --entity customer_id\n"
-                "codes = tx.assign(code=category_code(tx['category']))[['customer_id', 'event_timestamp', 'code']]"
+                "codes = tx.assign(code=category_code(tx['category']))[['customer_id', "
+                "'event_timestamp', 'code']]"
             ),
         ),
         ("codes",),
@@ -155,7 +168,8 @@ CASES = [
         (
             LOAD,
             "!ls\n%time tx.describe()\n%matplotlib inline\ntx['amount'] = tx['amount'].round(1)",
-            "%%feature rounded --entity customer_id\nrounded = tx[['customer_id', 'event_timestamp', 'amount']]",
+            "%%feature rounded --entity customer_id\nrounded = tx[['customer_id', "
+            "'event_timestamp', 'amount']]",
         ),
         ("rounded",),
     ),
@@ -164,7 +178,8 @@ CASES = [
         (
             "import pandas as pd",
             '%time tx = pd.read_parquet("tx.parquet")',
-            "%%feature timed --entity customer_id\ntimed = tx[['customer_id', 'event_timestamp', 'amount']]",
+            "%%feature timed --entity customer_id\ntimed = tx[['customer_id', "
+            "'event_timestamp', 'amount']]",
         ),
         ("timed",),
     ),
@@ -173,7 +188,8 @@ CASES = [
         (
             "import pandas as pd",
             '%%time\ntx = pd.read_parquet("tx.parquet")',
-            "%%feature timed --entity customer_id\ntimed = tx[['customer_id', 'event_timestamp', 'amount']]",
+            "%%feature timed --entity customer_id\ntimed = tx[['customer_id', "
+            "'event_timestamp', 'amount']]",
         ),
         ("timed",),
     ),
@@ -184,7 +200,8 @@ CASES = [
             (
                 "%%feature daily --entity customer_id\n"
                 "daily = (\n"
-                "    tx.assign(event_timestamp=lambda d: d['event_timestamp'].dt.floor('D') + pd.Timedelta(days=1))\n"
+                "    tx.assign(event_timestamp=lambda d: d['event_timestamp'].dt.floor('D') + "
+                "pd.Timedelta(days=1))\n"
                 "    .groupby(['customer_id', 'event_timestamp'], as_index=False)['amount'].sum()\n"
                 "    .rename(columns={'amount': 'daily_amount'})\n"
                 ")"
@@ -211,7 +228,8 @@ CASES = [
                 "%%feature recent --entity customer_id\n"
                 "recent = tx.assign(\n"
                 "    after_start=lambda d: d['event_timestamp'] >= START,\n"
-                "    hours_since_start=lambda d: (d['event_timestamp'] - START) / timedelta(hours=1),\n"
+                "    hours_since_start=lambda d: (d['event_timestamp'] - START) / "
+                "timedelta(hours=1),\n"
                 "    event_timestamp=lambda d: d['event_timestamp'] + GRACE,\n"
                 ")[['customer_id', 'event_timestamp', 'after_start', 'hours_since_start']]"
             ),
@@ -225,7 +243,8 @@ CASES = [
             "MIN_AMOUNT = 10.0",
             (
                 "%%feature large --entity customer_id\n"
-                "large = tx.query('amount > @MIN_AMOUNT')[['customer_id', 'event_timestamp', 'amount']]"
+                "large = tx.query('amount > @MIN_AMOUNT')[['customer_id', "
+                "'event_timestamp', 'amount']]"
             ),
         ),
         ("large",),
@@ -234,7 +253,8 @@ CASES = [
         "on_demand_cell_with_a_local_variable",
         (
             LOAD,
-            "%%feature base --entity customer_id\nbase = tx[['customer_id', 'event_timestamp', 'amount']]",
+            "%%feature base --entity customer_id\nbase = tx[['customer_id', "
+            "'event_timestamp', 'amount']]",
             "training = base.assign(bonus=1.5)",
             (
                 "%%feature bonus --on-demand --request bonus:float64\n"
@@ -247,7 +267,8 @@ CASES = [
         "on_demand_cell_binding_an_empty_frame_then_columns",
         (
             LOAD,
-            "%%feature base --entity customer_id\nbase = tx[['customer_id', 'event_timestamp', 'amount']]",
+            "%%feature base --entity customer_id\nbase = tx[['customer_id', "
+            "'event_timestamp', 'amount']]",
             "training = base.assign(bonus=1.5)",
             (
                 "%%feature bonus --on-demand --request bonus:float64\n"
@@ -261,7 +282,8 @@ CASES = [
         (
             LOAD,
             "from featlib import spend_flags",
-            "%%feature flagged --entity customer_id\nflagged = spend_flags(tx)[['customer_id', 'event_timestamp', 'big']]",
+            "%%feature flagged --entity customer_id\nflagged = spend_flags(tx)[['customer_id', "
+            "'event_timestamp', 'big']]",
         ),
         ("flagged",),
         extra={"featlib.py": "def spend_flags(df):\n    return df.assign(big=df['amount'] > 20)\n"},
@@ -273,7 +295,8 @@ CASES = [
             (
                 "%%feature kinds --entity customer_id\n"
                 "kinds = tx[['customer_id', 'event_timestamp']].copy()\n"
-                "kinds['band'] = pd.cut(tx['amount'], [-1000, 10, 30, 1000], labels=['low', 'mid', 'high'])\n"
+                "kinds['band'] = pd.cut(tx['amount'], [-1000, 10, 30, 1000], "
+                "labels=['low', 'mid', 'high'])\n"
                 "kinds['n'] = (tx['amount'] > 0).astype('Int64')\n"
                 "kinds['flag'] = (tx['amount'] > 20).astype('boolean')\n"
                 "kinds['cat'] = tx['category'].astype('string')"
@@ -315,7 +338,7 @@ def run_as_ipython(folder: Path, cells: tuple[str, ...]) -> dict:
                     code.append(line[: len(line) - len(line.lstrip())] + "pass")
                 else:
                     code.append(line)
-            exec(compile("\n".join(code), "<cell>", "exec"), namespace)  # noqa: S102
+            exec(compile("\n".join(code), "<cell>", "exec"), namespace)
     return namespace
 
 

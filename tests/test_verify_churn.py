@@ -37,7 +37,9 @@ def churn(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from nb2feast.verify import run_notebook
 
     root = tmp_path_factory.mktemp("churn")
-    shutil.copytree(EXAMPLES, root / "nb", ignore=shutil.ignore_patterns("feature_repo", ".ipynb_checkpoints"))
+    shutil.copytree(
+        EXAMPLES, root / "nb", ignore=shutil.ignore_patterns("feature_repo", ".ipynb_checkpoints")
+    )
     notebook, repo = root / "nb" / "churn.ipynb", root / "nb" / "feature_repo"
     assert export_notebooks([notebook], repo).ok
     apply(repo)
@@ -50,15 +52,25 @@ def churn(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def verify(churn: dict) -> ParityReport:
     from nb2feast.verify import verify_captures
 
-    return verify_captures(churn["repo"], churn["capture"], notebook=str(churn["notebook"]), sample=1000)
+    return verify_captures(
+        churn["repo"], churn["capture"], notebook=str(churn["notebook"]), sample=1000
+    )
 
 
 def failing(report: ParityReport) -> set[tuple[str, str, str, str]]:
     """(Feast view, path, mode, feature) of every feature that is not ok; `<error>` for errors."""
     return {
         (c.feast_view or v.name, c.path, c.mode or "", f.name)
-        for v in report.views for c in v.checks for f in c.features if not f.ok
-    } | {(c.feast_view or v.name, c.path, c.mode or "", "<error>") for v in report.views for c in v.checks if c.error}
+        for v in report.views
+        for c in v.checks
+        for f in c.features
+        if not f.ok
+    } | {
+        (c.feast_view or v.name, c.path, c.mode or "", "<error>")
+        for v in report.views
+        for c in v.checks
+        if c.error
+    }
 
 
 @contextlib.contextmanager
@@ -76,8 +88,12 @@ def test_the_notebook_captures_every_feature_cell(churn: dict) -> None:
     # Given the example notebook run with NB2FEAST_CAPTURE_DIR
     # Then each view left its output, the on-demand view its input too
     names = sorted(p.name for p in churn["capture"].iterdir())
-    assert {"customer_30d.output.parquet", "customer_profile.output.parquet",
-            "churn_signals.input.parquet", "churn_signals.output.parquet"} <= set(names)
+    assert {
+        "customer_30d.output.parquet",
+        "customer_profile.output.parquet",
+        "churn_signals.input.parquet",
+        "churn_signals.output.parquet",
+    } <= set(names)
 
 
 def test_exported_repository_verifies_ok(churn: dict) -> None:
@@ -87,7 +103,11 @@ def test_exported_repository_verifies_ok(churn: dict) -> None:
     # Then every view is ok, on every path and mode
     assert report.ok, failing(report)
     paths = {(v.name, c.path, c.mode) for v in report.views for c in v.checks}
-    assert ("churn_signals", "online", "pandas") in paths and ("customer_profile", "online", None) in paths
+    assert ("churn_signals", "online", "pandas") in paths and (
+        "customer_profile",
+        "online",
+        None,
+    ) in paths
 
 
 def test_a_diverging_batch_transform_fails_exactly_its_feature(churn: dict) -> None:
@@ -95,7 +115,9 @@ def test_a_diverging_batch_transform_fails_exactly_its_feature(churn: dict) -> N
     repo = churn["repo"]
     from nb2feast.materialize import build_feature_tables
 
-    with edited(repo / "transforms" / "customer_30d.py", "HIGH_VALUE = 100.0", "HIGH_VALUE = 120.0"):
+    with edited(
+        repo / "transforms" / "customer_30d.py", "HIGH_VALUE = 100.0", "HIGH_VALUE = 120.0"
+    ):
         build_feature_tables(repo)
         report = verify(churn)
     build_feature_tables(repo)
@@ -121,22 +143,41 @@ def test_a_diverging_pandas_twin_fails_only_that_mode(churn: dict) -> None:
     }
 
 
-def test_the_cli_exits_1_with_the_json_report_on_a_mismatch(churn: dict, capsys: pytest.CaptureFixture) -> None:
+def test_the_cli_exits_1_with_the_json_report_on_a_mismatch(
+    churn: dict, capsys: pytest.CaptureFixture
+) -> None:
     # Given a diverging batch transform, its tables rebuilt
     from nb2feast.cli import main
     from nb2feast.materialize import build_feature_tables
 
     repo = churn["repo"]
-    with edited(repo / "transforms" / "customer_30d.py", "HIGH_VALUE = 100.0", "HIGH_VALUE = 120.0"):
+    with edited(
+        repo / "transforms" / "customer_30d.py", "HIGH_VALUE = 100.0", "HIGH_VALUE = 120.0"
+    ):
         build_feature_tables(repo)
         # When `nb2feast verify --format json` runs the notebook and compares
-        code = main(["verify", str(churn["notebook"]), "--repo", str(repo), "--format", "json", "--sample", "500"])
+        code = main(
+            [
+                "verify",
+                str(churn["notebook"]),
+                "--repo",
+                str(repo),
+                "--format",
+                "json",
+                "--sample",
+                "500",
+            ]
+        )
     build_feature_tables(repo)
     # Then it exits 1 and stdout is the JSON report naming the feature
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["ok"] is False
     bad = {
-        (v["name"], f["name"]) for v in data["views"] for c in v["checks"] for f in c["features"] if not f["ok"]
+        (v["name"], f["name"])
+        for v in data["views"]
+        for c in v["checks"]
+        for f in c["features"]
+        if not f["ok"]
     }
     assert bad == {("customer_30d", "high_value_30d")}
     assert data["timings"]["run_notebook"] > 0

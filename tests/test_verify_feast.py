@@ -35,13 +35,16 @@ def make_tables(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     ids = np.repeat(np.arange(1, 41), 15)
     stats = pd.DataFrame({"customer_id": ids.astype("int64")})
     stats["event_timestamp"] = T0 + pd.to_timedelta(rng.integers(0, 90 * 24, ids.size), unit="h")
-    stats["created"] = stats["event_timestamp"] + pd.to_timedelta(rng.integers(0, 48, ids.size), unit="h")
+    stats["created"] = stats["event_timestamp"] + pd.to_timedelta(
+        rng.integers(0, 48, ids.size), unit="h"
+    )
     stats["amount_sum"] = rng.gamma(2, 50, ids.size).round(2)
     stats["n_tx"] = rng.integers(0, 30, ids.size).astype("int64")
     stats["segment"] = rng.choice(["gold", "silver", "bronze"], ids.size).astype(object)
     stats["active"] = rng.random(ids.size) > 0.3
     corrections = stats.sample(20, random_state=1).assign(
-        created=lambda d: d["created"] + pd.Timedelta(days=3), amount_sum=lambda d: d["amount_sum"] + 7
+        created=lambda d: d["created"] + pd.Timedelta(days=3),
+        amount_sum=lambda d: d["amount_sum"] + 7,
     )
     stats = pd.concat([stats, corrections], ignore_index=True)
     profile = pd.DataFrame({"customer_id": np.arange(1, 41, dtype="int64")})
@@ -66,8 +69,13 @@ def write_capture(capture: Path, tables: dict[str, pd.DataFrame], rng: np.random
         }
     )
     training = point_in_time(
-        labels, tables["customer_stats"], ["customer_id"], "event_timestamp",
-        ["amount_sum", "n_tx", "segment", "active"], created="created", ttl_seconds=7 * 86400,
+        labels,
+        tables["customer_stats"],
+        ["customer_id"],
+        "event_timestamp",
+        ["amount_sum", "n_tx", "segment", "active"],
+        created="created",
+        ttl_seconds=7 * 86400,
     ).reset_index(drop=True)
     training.to_parquet(capture / "spend_ratio.input.parquet")
     training.assign(
@@ -75,7 +83,9 @@ def write_capture(capture: Path, tables: dict[str, pd.DataFrame], rng: np.random
     ).to_parquet(capture / "spend_ratio.output.parquet")
 
 
-def build_repo(target: Path, tables: dict[str, pd.DataFrame], edit_definitions: tuple[str, str] | None = None) -> Path:
+def build_repo(
+    target: Path, tables: dict[str, pd.DataFrame], edit_definitions: tuple[str, str] | None = None
+) -> Path:
     """Copy the fixture repository, write its feature tables and `feast apply` it."""
     shutil.copytree(FIXTURE, target)
     (target / "data").mkdir()
@@ -97,7 +107,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     rng = np.random.default_rng(7)
     tables = make_tables(rng)
     write_capture(root / "capture", tables, rng)
-    return {"root": root, "tables": tables, "capture": root / "capture", "repo": build_repo(root / "repo", tables)}
+    return {
+        "root": root,
+        "tables": tables,
+        "capture": root / "capture",
+        "repo": build_repo(root / "repo", tables),
+    }
 
 
 def verify(world: dict, repo: Path | None = None) -> ParityReport:
@@ -140,14 +155,25 @@ def test_clean_repository_verifies_ok(world: dict) -> None:
     assert report.ok, failing(report)
     shape = {(v.name, c.path, c.mode) for v in report.views for c in v.checks}
     assert shape == {
-        ("customer_stats", "offline", None), ("customer_stats", "online", None),
-        ("customer_profile", "offline", None), ("customer_profile", "online", None),
-        ("spend_ratio", "offline", "python"), ("spend_ratio", "offline", "pandas"),
-        ("spend_ratio", "online", "python"), ("spend_ratio", "online", "pandas"),
+        ("customer_stats", "offline", None),
+        ("customer_stats", "online", None),
+        ("customer_profile", "offline", None),
+        ("customer_profile", "online", None),
+        ("spend_ratio", "offline", "python"),
+        ("spend_ratio", "offline", "pandas"),
+        ("spend_ratio", "online", "python"),
+        ("spend_ratio", "online", "pandas"),
     }
     offline = report.views[0].checks[0]
     assert offline.rows_expected == offline.rows_returned == SAMPLE
-    assert set(report.timings) >= {"run_notebook", "sample", "offline", "materialize", "online", "compare"}
+    assert set(report.timings) >= {
+        "run_notebook",
+        "sample",
+        "offline",
+        "materialize",
+        "online",
+        "compare",
+    }
     # And the report is plain JSON
     assert json.loads(json.dumps(report.to_dict()))["ok"] is True
 
@@ -187,7 +213,9 @@ def test_a_dropped_row_fails_its_view_offline(world: dict) -> None:
 
 def test_a_shorter_ttl_in_feast_fails_the_view_offline_only(world: dict, tmp_path: Path) -> None:
     # Given Feast's view with a 2-day TTL where the notebook meant 7 days
-    repo = build_repo(tmp_path / "repo", world["tables"], ("ttl=timedelta(days=7)", "ttl=timedelta(days=2)"))
+    repo = build_repo(
+        tmp_path / "repo", world["tables"], ("ttl=timedelta(days=7)", "ttl=timedelta(days=2)")
+    )
     # When verified
     report = verify(world, repo)
     # Then customer_stats fails offline with nulls on Feast's side; online (no TTL) stays ok
@@ -198,10 +226,13 @@ def test_a_shorter_ttl_in_feast_fails_the_view_offline_only(world: dict, tmp_pat
     assert all(e["feast"] is None for e in amount.examples)
 
 
-def test_float64_declared_float32_is_type_drift_on_that_feature(world: dict, tmp_path: Path) -> None:
+def test_float64_declared_float32_is_type_drift_on_that_feature(
+    world: dict, tmp_path: Path
+) -> None:
     # Given Feast declaring amount_sum Float32 where the notebook computes float64
     repo = build_repo(
-        tmp_path / "repo", world["tables"],
+        tmp_path / "repo",
+        world["tables"],
         ('Field(name="amount_sum", dtype=Float64)', 'Field(name="amount_sum", dtype=Float32)'),
     )
     # When verified
@@ -211,7 +242,11 @@ def test_float64_declared_float32_is_type_drift_on_that_feature(world: dict, tmp
     offline, online = report.views[0].checks
     for check in (offline, online):
         amount = {f.name: f for f in check.features}["amount_sum"]
-        assert (amount.feast_type, amount.feast_type_notebook, amount.dtype_notebook) == ("Float32", "Float64", "float64")
+        assert (amount.feast_type, amount.feast_type_notebook, amount.dtype_notebook) == (
+            "Float32",
+            "Float64",
+            "float64",
+        )
     # And online the float32 rounding shows up as value mismatches
     assert {f.name: f for f in online.features}["amount_sum"].mismatches > 0
 
@@ -219,8 +254,12 @@ def test_float64_declared_float32_is_type_drift_on_that_feature(world: dict, tmp
 def test_a_diverging_python_mode_view_fails_only_its_mode(world: dict, tmp_path: Path) -> None:
     # Given the served python-mode view computing `1 + discount` where the cell has `1 - discount`
     repo = build_repo(
-        tmp_path / "repo", world["tables"],
-        ("ratio.append(amount / (n_tx + 1) * (1 - discount))", "ratio.append(amount / (n_tx + 1) * (1 + discount))"),
+        tmp_path / "repo",
+        world["tables"],
+        (
+            "ratio.append(amount / (n_tx + 1) * (1 - discount))",
+            "ratio.append(amount / (n_tx + 1) * (1 + discount))",
+        ),
     )
     # When verified
     report = verify(world, repo)
@@ -251,7 +290,9 @@ def test_the_generated_module_is_not_the_reference(world: dict) -> None:
     # Given the generated transform module (not what Feast serves) edited to round the ratio
     module = world["repo"] / "transforms" / "spend_ratio.py"
     original = module.read_text()
-    module.write_text(original.replace('* (1 - training["discount"])', '* (1 - training["discount"]).round(1)'))
+    module.write_text(
+        original.replace('* (1 - training["discount"])', '* (1 - training["discount"]).round(1)')
+    )
     try:
         report = verify(world)
     finally:
@@ -259,4 +300,3 @@ def test_the_generated_module_is_not_the_reference(world: dict) -> None:
     # Then the comparison of Feast with the cell's output is unchanged (verify_notebook's
     # freshness check is what reports the edited file as stale)
     assert not failing(report)
-

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from helpers import copy_example
+
 from nb2feast.cli import main
 
 pytestmark = pytest.mark.feast
@@ -20,10 +20,18 @@ def test_verify_builds_and_applies_a_fresh_repository(tmp_path: Path, capsys):
     assert not (repo / "data" / "registry.db").exists()
     capsys.readouterr()
     # When verified straight after export
-    code = main(["verify", str(notebook), "--repo", str(repo), "--format", "json", "--sample", "200"])
+    code = main(
+        ["verify", str(notebook), "--repo", str(repo), "--format", "json", "--sample", "200"]
+    )
     report = json.loads(capsys.readouterr().out)
     # Then the tables were built and applied, and every check of every view holds
     assert code == 0, [c for v in report["views"] for c in v["checks"] if not c["ok"]]
-    assert (repo / "data" / "customer_30d.parquet").is_file() and (repo / "data" / "registry.db").is_file()
+    assert (repo / "data" / "customer_30d.parquet").is_file() and (
+        repo / "data" / "registry.db"
+    ).is_file()
     assert report["timings"]["apply"] > 0
-    assert {v["name"] for v in report["views"]} == {"customer_30d", "customer_profile", "churn_signals"}
+    assert {v["name"] for v in report["views"]} == {
+        "customer_30d",
+        "customer_profile",
+        "churn_signals",
+    }

@@ -13,7 +13,9 @@ from nb2feast.verify import run_notebook
 
 def write_notebook(path: Path, *sources: str) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# title")] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.cells = [nbformat.v4.new_markdown_cell("# title")] + [
+        nbformat.v4.new_code_cell(s) for s in sources
+    ]
     for index, cell in enumerate(nb.cells):
         cell.id = f"c{index}"
     nbformat.write(nb, path)
@@ -29,7 +31,8 @@ def test_cells_run_in_the_notebooks_folder_with_the_capture_dir(tmp_path: Path) 
         folder / "nb.ipynb",
         "import os, pathlib",
         "value = pathlib.Path('input.txt').read_text()",
-        "pathlib.Path(os.environ['NB2FEAST_CAPTURE_DIR'], 'seen.txt').write_text(value + ' ' + os.environ['NB2FEAST_NOTEBOOK'])",
+        "pathlib.Path(os.environ['NB2FEAST_CAPTURE_DIR'], 'seen.txt').write_text(value + ' ' + "
+        "os.environ['NB2FEAST_NOTEBOOK'])",
     )
     capture = tmp_path / "capture"
     capture.mkdir()

@@ -166,7 +166,7 @@ def test_latest_per_key_prefers_the_latest_created_among_ties() -> None:
     # When the latest row per key is taken
     got = latest_per_key(table, ["customer_id"], "event_timestamp", ["v"], created="created")
     # Then key 1 gets the row created last (10), not the one that came last in the frame
-    assert dict(zip(got["customer_id"], got["v"])) == {1: 10, 2: 30}
+    assert dict(zip(got["customer_id"], got["v"], strict=True)) == {1: 10, 2: 30}
 
 
 def test_sample_input_rows_numbers_rows_and_repeats_when_asked_for_more() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 
-def load_ipython_extension(ipython) -> None:  # noqa: ANN001 - IPython's own signature
+def load_ipython_extension(ipython) -> None:
     from nb2feast.magic import FeatureMagics
 
     ipython.register_magics(FeatureMagics(shell=ipython))

@@ -21,7 +21,17 @@ READ_FUNCTIONS = re.compile(
     r"^read_(parquet|csv|json|feather|excel|orc|table|pickle|sql|sql_query|sql_table|fwf|hdf|xml|spss|sas|stata)$"
 )
 _QUERY_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
-_MUTATING_METHODS = {"append", "extend", "insert", "update", "setdefault", "pop", "remove", "clear", "add"}
+_MUTATING_METHODS = {
+    "append",
+    "extend",
+    "insert",
+    "update",
+    "setdefault",
+    "pop",
+    "remove",
+    "clear",
+    "add",
+}
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,9 @@ def neutralize_ipython(source: str) -> str:
         indent = line[: len(line) - len(stripped)]
         if (timed := _PYTHON_LINE_MAGICS.match(stripped)) is not None:
             out.append(indent + stripped[timed.end() :])
-        elif stripped.startswith(("%", "!")) or (stripped.endswith("?") and not stripped.startswith("#")):
+        elif stripped.startswith(("%", "!")) or (
+            stripped.endswith("?") and not stripped.startswith("#")
+        ):
             out.append(indent + "pass")
         elif (assigned := _SHELL_ASSIGN.match(line)) is not None:
             out.append(assigned.group(1) + "None")
@@ -128,13 +140,20 @@ class _Facts(cst.CSTVisitor):
         if not m.matches(node.func, m.Attribute()):
             return
         method = node.func.attr.value
-        if method in ("query", "eval") and node.args and isinstance(node.args[0].value, cst.SimpleString):
+        if (
+            method in ("query", "eval")
+            and node.args
+            and isinstance(node.args[0].value, cst.SimpleString)
+        ):
             text = node.args[0].value.evaluated_value
             if isinstance(text, str):
                 self.query_names |= set(_QUERY_NAME.findall(text))
         if READ_FUNCTIONS.match(method):
             self.loads_data = True
-        inplace = any(m.matches(arg, m.Arg(keyword=m.Name("inplace"), value=m.Name("True"))) for arg in node.args)
+        inplace = any(
+            m.matches(arg, m.Arg(keyword=m.Name("inplace"), value=m.Name("True")))
+            for arg in node.args
+        )
         if (inplace or method in _MUTATING_METHODS) and (name := _base_name(node.func.value)):
             self.mutates.add(name)
 
@@ -150,7 +169,9 @@ def loads_data(node: cst.CSTNode) -> bool:
     return statement_facts(node).loads_data
 
 
-def _cell_names(module: cst.Module, wrapper: MetadataWrapper, positions) -> list[tuple[set[str], set[str]]]:  # noqa: ANN001
+def _cell_names(
+    module: cst.Module, wrapper: MetadataWrapper, positions
+) -> list[tuple[set[str], set[str]]]:
     """(defines, reads) per top-level statement, from one scope analysis of the whole cell."""
     ends = [positions[stmt].end.line for stmt in module.body]
     facts: list[tuple[set[str], set[str]]] = [(set(), set()) for _ in module.body]

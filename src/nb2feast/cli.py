@@ -26,8 +26,9 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 def format_hazard(hazard: Hazard, notebook: str = "") -> str:
     where = f"{notebook}: " if notebook else ""
     return (
-        f"{where}cell {hazard.cell_index} (id {hazard.cell_id}), line {hazard.line}, col {hazard.col}: "
-        f"{hazard.code} {hazard.severity} [{hazard.category}] {hazard.message}\n    fix: {hazard.fix}"
+        f"{where}cell {hazard.cell_index} (id {hazard.cell_id}), line {hazard.line}, "
+        f"col {hazard.col}: {hazard.code} {hazard.severity} [{hazard.category}] {hazard.message}\n"
+        f"    fix: {hazard.fix}"
     )
 
 
@@ -132,7 +133,8 @@ def _print_export(result: ExportResult, fmt: str, check: bool) -> None:
         if served is not None:
             why = f" ({served['reason']})" if served.get("reason") else ""
             print(
-                f"    served online in mode={served['mode']}{why}; twin {view['name']}_pandas for batch"
+                f"    served online in mode={served['mode']}{why}; twin "
+                f"{view['name']}_pandas for batch"
             )
     for hazard in result.hazards:
         print(format_hazard(hazard))
@@ -170,10 +172,12 @@ def _verify(args: argparse.Namespace) -> int:
             f"repository {repo} does not exist",
             fix="run `nb2feast export NOTEBOOK --out DIR` first",
         )
-    progress = lambda message: print(f"… {message}", file=sys.stderr)
-    with (
-        stdout_to_stderr()
-    ):  # stdout is the report's alone: the notebook's and Feast's prints go to stderr
+
+    def progress(message: str) -> None:
+        print(f"… {message}", file=sys.stderr)
+
+    # stdout is the report's alone: the notebook's and Feast's prints go to stderr.
+    with stdout_to_stderr():
         report = verify_notebook(
             Path(args.notebook), repo, sample=args.sample, seed=args.seed, progress=progress
         )
@@ -275,13 +279,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--freeze",
         action="store_true",
-        help="inline whole-frame statistics of on-demand cells as constants, with where they came from",
+        help="inline whole-frame statistics of on-demand cells as constants, with "
+        "where they came from",
     )
     export.add_argument(
         "--format",
         choices=("text", "json", "github"),
         default="text",
-        help="text for people, json for tools, github for GitHub Actions annotations (default: text)",
+        help="text for people, json for tools, github for GitHub Actions "
+        "annotations (default: text)",
     )
     export.add_argument(
         "--target",
@@ -312,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Check that the repository is what export writes from the notebook now and that "
             "Feast serves those files; run the notebook in a fresh kernel from its own folder; "
             "recompute every feature through Feast (offline, online, every on-demand mode) on "
-            "sample rows and compare with the cells' own output; time-travel batch views for leakage."
+            "sample rows and compare with the cells' own output; time-travel batch "
+            "views for leakage."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -328,7 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1000,
         metavar="N",
-        help="entity rows to sample per view: every entity and rows with missing inputs first (default: 1000)",
+        help="entity rows to sample per view: every entity and rows with missing inputs "
+        "first (default: 1000)",
     )
     verify.add_argument(
         "--seed", type=int, default=0, metavar="S", help="random seed of the sample (default: 0)"
@@ -337,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=("text", "json", "github"),
         default="text",
-        help="text: a table; json: the parity report alone on stdout; github: GitHub Actions annotations",
+        help="text: a table; json: the parity report alone on stdout; github: GitHub "
+        "Actions annotations",
     )
     verify.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
     verify.add_argument(
@@ -350,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     materialize = commands.add_parser(
         "materialize",
         help="rebuild the feature tables with the generated transforms, then feast apply",
-        description="Rebuild every batch view's feature table by running the generated transforms on "
+        description="Rebuild every batch view's feature table by running the "
+        "generated transforms on "
         "the notebook's sources, then run feast apply. What a scheduler calls.",
     )
     materialize.add_argument("repo", metavar="DIR", help="the feature repository export wrote")

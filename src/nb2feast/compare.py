@@ -246,7 +246,7 @@ def _examples(
         issues = np.full(len(picked), issue)
     out = [
         _example(expected.index[i], context.iloc[i], expected.iloc[i], actual.iloc[i], issue)
-        for i, issue in zip(picked, issues)
+        for i, issue in zip(picked, issues, strict=True)
     ]
     for row in extra_ids[: MAX_EXAMPLES - len(out)]:
         i = expected.index.get_loc(row) if row in expected.index else None

@@ -646,9 +646,9 @@ class _Compiler:
             raise self.fail(f"`{function}`: tuple assignment from something that is not a tuple")
         computed = [
             self.bind(t.value.value, self.expr(v.value))
-            for t, v in zip(target.elements, values.elements)
+            for t, v in zip(target.elements, values.elements, strict=True)
         ]
-        return [(t.value.value, v) for t, v in zip(target.elements, computed)]
+        return [(t.value.value, v) for t, v in zip(target.elements, computed, strict=True)]
 
     def mapped(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """`map(f, [a, b])` -> `(f(a), f(b))`, so a tuple assignment can unpack it."""
@@ -854,7 +854,7 @@ def compile_python_udf(
     if result not in compiler.frames:
         raise NotCompilable(f"the result frame `{result}` is not built by the cell", 1)
     values = [compiler.column(result, feature, compiler.module) for feature in features]
-    for feature, value in zip(features, values):
+    for feature, value in zip(features, values, strict=True):
         if value.kind == "list":
             raise NotCompilable(f"the feature {feature!r} holds lists (`.str.split`)", 1)
     outs = [_OUT_BY_FEAST_TYPE.get((feast_types or {}).get(f, ""), "_out") for f in features]

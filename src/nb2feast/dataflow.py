@@ -16,9 +16,32 @@ import libcst.matchers as m
 
 # DataFrame methods that return a frame with the rows of the frame they are called on.
 _FRAME_METHODS = frozenset(
-    {"copy", "assign", "fillna", "astype", "rename", "drop", "join", "merge", "reset_index",
-     "replace", "round", "abs", "clip", "where", "mask", "pipe", "set_axis", "reindex",
-     "infer_objects", "convert_dtypes", "add_prefix", "add_suffix", "filter", "ffill"}
+    {
+        "copy",
+        "assign",
+        "fillna",
+        "astype",
+        "rename",
+        "drop",
+        "join",
+        "merge",
+        "reset_index",
+        "replace",
+        "round",
+        "abs",
+        "clip",
+        "where",
+        "mask",
+        "pipe",
+        "set_axis",
+        "reindex",
+        "infer_objects",
+        "convert_dtypes",
+        "add_prefix",
+        "add_suffix",
+        "filter",
+        "ffill",
+    }
 )
 _WIDENING_METHODS = frozenset({"assign", "join", "merge"})
 _INDEXERS = frozenset({"loc", "iloc"})
@@ -57,7 +80,9 @@ class _Flow(cst.CSTVisitor):
         """(origin of the frame `expr` evaluates to, whether it adds columns)."""
         if isinstance(expr, cst.Name):
             return self.origin.get(expr.value), False
-        if m.matches(expr, m.Call(func=m.Attribute(attr=m.Name("DataFrame")) | m.Name("DataFrame"))):
+        if m.matches(
+            expr, m.Call(func=m.Attribute(attr=m.Name("DataFrame")) | m.Name("DataFrame"))
+        ):
             return _Origin(self._input_read(expr) or "", True), True
         if m.matches(expr, m.Call(func=m.Attribute(attr=m.Name("concat")) | m.Name("concat"))):
             return self._concat(expr)
@@ -73,7 +98,9 @@ class _Flow(cst.CSTVisitor):
                 return self.derive(base.value)
             if len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
                 key = expr.slice[0].slice.value
-                if isinstance(key, cst.List) or not isinstance(key, (cst.SimpleString, cst.ConcatenatedString)):
+                if isinstance(key, cst.List) or not isinstance(
+                    key, (cst.SimpleString, cst.ConcatenatedString)
+                ):
                     return self.derive(base)  # a column list or a row mask keeps a frame
         return None, False
 
@@ -109,7 +136,9 @@ class _Flow(cst.CSTVisitor):
         frame = node.func.value if isinstance(node.func, cst.Attribute) else None
         if not (isinstance(frame, cst.Name) and frame.value in self.origin):
             return
-        inplace = any(m.matches(a, m.Arg(keyword=m.Name("inplace"), value=m.Name("True"))) for a in node.args)
+        inplace = any(
+            m.matches(a, m.Arg(keyword=m.Name("inplace"), value=m.Name("True"))) for a in node.args
+        )
         if method == "insert" or (method == "eval" and inplace):
             self._widen(frame.value)
 
@@ -117,7 +146,11 @@ class _Flow(cst.CSTVisitor):
         self._assigned(node.target, None, False, augmented=True)
 
     def _assigned(
-        self, target: cst.BaseExpression, found: _Origin | None, widens: bool, augmented: bool = False
+        self,
+        target: cst.BaseExpression,
+        found: _Origin | None,
+        widens: bool,
+        augmented: bool = False,
     ) -> None:
         if isinstance(target, cst.Name):
             if augmented:

@@ -39,7 +39,11 @@ class UserError(Exception):
     def to_dict(self) -> dict:
         out: dict = {"message": self.message, "fix": self.fix, "line": self.line, "col": self.col}
         if isinstance(self.where, CellRef):
-            out |= {"notebook": self.where.notebook, "cell_index": self.where.index, "cell_id": self.where.id}
+            out |= {
+                "notebook": self.where.notebook,
+                "cell_index": self.where.index,
+                "cell_id": self.where.id,
+            }
         elif self.where:
             out["notebook"] = self.where
         return out

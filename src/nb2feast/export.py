@@ -99,7 +99,9 @@ def _previous_manifest(out: Path) -> dict:
     return body if isinstance(body, dict) else {}
 
 
-def _neighbours(previous: dict, loaded: Sequence[_Notebook], out: Path, force: bool) -> list[_Notebook]:
+def _neighbours(
+    previous: dict, loaded: Sequence[_Notebook], out: Path, force: bool
+) -> list[_Notebook]:
     """The other notebooks whose views the repository holds: each notebook owns its views,
     so exporting one exports them again as they are (never removes them)."""
     given = {nb.path.resolve() for nb in loaded}
@@ -154,7 +156,9 @@ def _check_generated_names(plans: Sequence[ViewPlan]) -> None:
     try:
         check_unique_names(names)
     except UserError as error:
-        raise UserError(error.message, where=plans[-1].spec.cell.ref, line=1, fix=error.fix) from None
+        raise UserError(
+            error.message, where=plans[-1].spec.cell.ref, line=1, fix=error.fix
+        ) from None
 
 
 def check_project(project: str) -> str:
@@ -174,7 +178,8 @@ def _check_feature_names(plans: Sequence[ViewPlan]) -> None:
             if column.name in owner:
                 first = owner[column.name]
                 raise UserError(
-                    f"feature {column.name!r} of {plan.name!r} is already a feature of {first.name!r} "
+                    f"feature {column.name!r} of {plan.name!r} is already a feature "
+                    f"of {first.name!r} "
                     f"({first.spec.cell.ref.describe()})",
                     where=plan.spec.cell.ref,
                     line=1,
@@ -207,14 +212,20 @@ def check_recorded(entry: dict, view: ViewSpec, sidecar: str) -> dict:
         for name in [*features, *(k for k in keys if k in types)]:
             if types.get(name) not in FEAST_TYPES:
                 shown = escape_text(str(types.get(name)))[:40]
-                problem = f"gives column {escape_text(name)[:60]!r} the unknown Feast type {shown!r}"
+                problem = (
+                    f"gives column {escape_text(name)[:60]!r} the unknown Feast type {shown!r}"
+                )
                 break
     frozen = entry.get("frozen")
     if problem is None and frozen is not None:
         values = frozen.get("values") if isinstance(frozen, dict) else None
-        if not isinstance(values, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()
-        ) or not isinstance(frozen.get("provenance"), str):
+        if (
+            not isinstance(values, dict)
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()
+            )
+            or not isinstance(frozen.get("provenance"), str)
+        ):
             problem = "has frozen values that are not numbers"
     if problem is not None:
         raise UserError(
@@ -262,7 +273,8 @@ class _Typer:
                         "Feast cannot materialize a float key",
                         where=view.cell.ref,
                         line=view.body[-1].line,
-                        fix=f'cast it in the cell: df[{key!r}] = df[{key!r}].astype("int64"), and run it',
+                        fix=f"cast it in the cell: df[{key!r}] = "
+                        f'df[{key!r}].astype("int64"), and run it',
                     )
                 self.key_types.setdefault(key, types.get(key, "Int64"))
             return tuple(Column(n, dtypes[n], types[n]) for n in recorded["features"])
@@ -357,14 +369,18 @@ def _plan_views(
     plans: list[ViewPlan] = []
     transforms: dict[str, str] = {}
     for notebook in notebooks:
-        from_transforms = os.path.relpath(notebook.path.resolve().parent, (repo / "transforms").resolve())
+        from_transforms = os.path.relpath(
+            notebook.path.resolve().parent, (repo / "transforms").resolve()
+        )
         folder = notebook.path.resolve().parent
         for view in notebook.views:
             plan = ViewPlan(
                 spec=view,
                 notebook=notebook.display,
                 notebook_dir_from_transforms=from_transforms,
-                local_modules=local_modules([*view.support, *view.loading_support, *view.loading], folder),
+                local_modules=local_modules(
+                    [*view.support, *view.loading_support, *view.loading], folder
+                ),
                 udf_support=inline_local_code(view.support, view.body, folder, view.name)
                 if view.flags.on_demand
                 else None,
@@ -390,10 +406,12 @@ def _plan_views(
         sources = [p for p in earlier if {c.name for c in p.columns} & view.columns_read]
         if not sources and not view.flags.requests:
             raise UserError(
-                f"the on-demand cell {view.name!r} reads no feature of an earlier %%feature view and no --request",
+                f"the on-demand cell {view.name!r} reads no feature of an earlier %%feature "
+                "view and no --request",
                 where=view.cell.ref,
                 line=2,
-                fix="derive the new columns from features of views above, or declare --request COL:TYPE",
+                fix="derive the new columns from features of views above, or declare "
+                "--request COL:TYPE",
             )
         _check_request_names(view, sources)
         columns = typer.on_demand(view, [p.spec for p in sources])
@@ -435,7 +453,9 @@ def manifest_entry(plan: ViewPlan) -> dict:
         "cell_index": ref.index,
         "cell_id": ref.id,
         "cell_hash": sidecar_key(view.cell),
-        "features": [{"name": c.name, "dtype": c.dtype, "feast_type": c.feast_type} for c in plan.columns],
+        "features": [
+            {"name": c.name, "dtype": c.dtype, "feast_type": c.feast_type} for c in plan.columns
+        ],
         "module": f"transforms/{view.name}.py",
     }
     if flags.on_demand:
@@ -491,8 +511,15 @@ def export_notebooks(
     manifest (whose other notebooks it keeps) to the swap."""
     if not notebooks:
         raise UserError("no notebook given")
-    options = {"project": project, "force": force, "freeze": freeze, "target": target,
-               "execute": execute, "timeout": timeout, "say": say}
+    options = {
+        "project": project,
+        "force": force,
+        "freeze": freeze,
+        "target": target,
+        "execute": execute,
+        "timeout": timeout,
+        "say": say,
+    }
     if check:
         return _export(notebooks, out, check=True, **options)
     with locked(writable_target(out)):  # --out that is a file is exit 2 before anything runs
@@ -519,8 +546,11 @@ def _export(
     project = project or previous.get("project")
     _check_unique(loaded)
     if not any(nb.views for nb in loaded):
-        raise UserError("no %%feature cell found", where=", ".join(map(str, notebooks)),
-                        fix="mark a cell that builds features with %%feature NAME --entity KEY")
+        raise UserError(
+            "no %%feature cell found",
+            where=", ".join(map(str, notebooks)),
+            fix="mark a cell that builds features with %%feature NAME --entity KEY",
+        )
     if stack.engine == "spark":
         from nb2feast.targets.partition import require_partitionable
 
@@ -545,10 +575,19 @@ def _export(
     no_errors = not any(h.severity == "error" for h in hazards)
     if check:
         stale = tuple(stale_files(out, files))
-        return ExportResult(ok=not stale and no_errors, out=str(out), files=tuple(sorted(files)),
-                            stale=stale, hazards=hazards, views=views, texts=dict(files))
+        return ExportResult(
+            ok=not stale and no_errors,
+            out=str(out),
+            files=tuple(sorted(files)),
+            stale=stale,
+            hazards=hazards,
+            views=views,
+            texts=dict(files),
+        )
     written = write_repo(out, files, force=force, lock=False)
-    return ExportResult(ok=no_errors, out=str(out), files=tuple(written), hazards=hazards, views=views, wrote=True)
+    return ExportResult(
+        ok=no_errors, out=str(out), files=tuple(written), hazards=hazards, views=views, wrote=True
+    )
 
 
 def feature_cell_summaries(notebook: Path) -> list[dict]:
@@ -583,7 +622,7 @@ def feature_cell_summaries(notebook: Path) -> list[dict]:
 
 
 def repo_status(notebook: Path, repo: Path) -> str:
-    """"not exported" | "exported" | "stale" — by comparing with a fresh render, which runs
+    """ "not exported" | "exported" | "stale" — by comparing with a fresh render, which runs
     no code: where types would need running the cells, by the cells' hashes instead."""
     if not (repo / MANIFEST).is_file():
         return "not exported"
@@ -597,7 +636,7 @@ def repo_status(notebook: Path, repo: Path) -> str:
 
 
 def _status_from_hashes(notebook: Path, repo: Path) -> str:
-    """"exported" when the manifest lists this notebook's views exported from the cells as
+    """ "exported" when the manifest lists this notebook's views exported from the cells as
     they are now, and no generated file was edited since."""
     display = os.path.relpath(notebook.resolve(), repo.resolve())
     manifest = _previous_manifest(repo)

@@ -53,7 +53,7 @@ class ViewSpec:
         return self.cell.flags.name
 
     @property
-    def flags(self):  # noqa: ANN201 - FeatureFlags
+    def flags(self):
         return self.cell.flags
 
     @property
@@ -104,12 +104,18 @@ class _Notebook:
 
 def _body_statements(cell: FeatureCell) -> tuple[Statement, ...]:
     _, statements = analyze_cell(
-        cell.body, cell.ref, line_offset=1, order_base=cell.ref.index * 100_000, in_feature_cell=True
+        cell.body,
+        cell.ref,
+        line_offset=1,
+        order_base=cell.ref.index * 100_000,
+        in_feature_cell=True,
     )
     return statements
 
 
-def _index_notebook(cells: Sequence[NotebookCell], feature_cells: Sequence[FeatureCell]) -> _Notebook:
+def _index_notebook(
+    cells: Sequence[NotebookCell], feature_cells: Sequence[FeatureCell]
+) -> _Notebook:
     notebook = _Notebook(view_of={fc.flags.name: fc for fc in feature_cells})
     by_ref = {fc.ref: fc for fc in feature_cells}
     for cell in cells:
@@ -118,7 +124,11 @@ def _index_notebook(cells: Sequence[NotebookCell], feature_cells: Sequence[Featu
             notebook.statements.extend(_body_statements(feature_cell))
         elif not is_feature_cell(cell.source):
             _, statements = analyze_cell(
-                cell.source, cell.ref, line_offset=0, order_base=cell.ref.index * 100_000, in_feature_cell=False
+                cell.source,
+                cell.ref,
+                line_offset=0,
+                order_base=cell.ref.index * 100_000,
+                in_feature_cell=False,
             )
             notebook.statements.extend(statements)
     aliases = _loader_aliases(notebook.statements)
@@ -155,7 +165,9 @@ def _loader_aliases(statements: Sequence[Statement]) -> set[str]:
     aliases = set()
     for stmt in statements:
         for alias in m.findall(stmt.node, m.ImportAlias(asname=m.AsName(name=m.Name()))):
-            imported = alias.name.value if isinstance(alias.name, cst.Name) else alias.name.attr.value
+            imported = (
+                alias.name.value if isinstance(alias.name, cst.Name) else alias.name.attr.value
+            )
             if READ_FUNCTIONS.match(imported):
                 aliases.add(alias.asname.name.value)
     return aliases
@@ -257,7 +269,9 @@ def extract_view(notebook: _Notebook, cell: FeatureCell) -> ViewSpec:
             line=_first_read_line(body, inputs[1]) if len(inputs) > 1 else body[0].line,
             fix="join the frames in an earlier cell and derive the new columns from the result",
         )
-    result = find_result_frame([s.node for s in body], name, inputs) if cell.flags.on_demand else None
+    result = (
+        find_result_frame([s.node for s in body], name, inputs) if cell.flags.on_demand else None
+    )
     support, loading = slicer.split()
     upstream = tuple(v for v in notebook.view_of if v in slicer.upstream)
     loading_support: tuple[Statement, ...] = ()
@@ -287,7 +301,9 @@ def extract_view(notebook: _Notebook, cell: FeatureCell) -> ViewSpec:
     )
 
 
-def extract_views(cells: Sequence[NotebookCell], feature_cells: Sequence[FeatureCell]) -> tuple[ViewSpec, ...]:
+def extract_views(
+    cells: Sequence[NotebookCell], feature_cells: Sequence[FeatureCell]
+) -> tuple[ViewSpec, ...]:
     """One `ViewSpec` per feature cell, in notebook order."""
     notebook = _index_notebook(cells, feature_cells)
     return tuple(extract_view(notebook, fc) for fc in feature_cells)

@@ -50,11 +50,14 @@ def parse_ttl(text: str) -> int:
     """`30d`, `12h`, `90m`, `45s`, `2w`, `0` -> seconds (0 means never expires)."""
     match = _TTL.match(text.strip().lower())
     if not match:
-        raise UserError(f"malformed --ttl {text!r}", fix="use a number with a unit: 30d, 12h, 90m, 0")
+        raise UserError(
+            f"malformed --ttl {text!r}", fix="use a number with a unit: 30d, 12h, 90m, 0"
+        )
     seconds = int(match["n"]) * _UNIT_SECONDS[match["unit"]]
     if seconds > MAX_TTL_SECONDS:
         raise UserError(
-            f"--ttl {text!r} is longer than 100 years", fix="use at most 36500d, or 0 (never expires)"
+            f"--ttl {text!r} is longer than 100 years",
+            fix="use at most 36500d, or 0 (never expires)",
         )
     return seconds
 
@@ -77,7 +80,10 @@ def parse_flags(line: str) -> FeatureFlags:
     for spec in args.request:
         col, sep, dtype = spec.partition(":")
         if not sep or not col or not dtype:
-            raise UserError(f"malformed --request {spec!r}", fix="write --request COLUMN:TYPE, e.g. --request amount:float64")
+            raise UserError(
+                f"malformed --request {spec!r}",
+                fix="write --request COLUMN:TYPE, e.g. --request amount:float64",
+            )
         requests.append((col, feast_type_name(dtype)))
     if args.request and not args.on_demand:
         raise UserError("--request is only meaningful with --on-demand")
@@ -88,7 +94,10 @@ def parse_flags(line: str) -> FeatureFlags:
             raise UserError(f"malformed --tag {spec!r}", fix="write --tag KEY=VALUE")
         tags.append((key, value))
     if not args.on_demand and not args.entity:
-        raise UserError(f"batch view {args.name!r} needs at least one --entity", fix="add --entity KEY for the entity key column")
+        raise UserError(
+            f"batch view {args.name!r} needs at least one --entity",
+            fix="add --entity KEY for the entity key column",
+        )
     return FeatureFlags(
         name=args.name,
         entities=tuple(args.entity),

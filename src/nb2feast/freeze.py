@@ -31,12 +31,14 @@ def freeze_targets(view: ViewSpec) -> list[FreezeTarget]:
     return find_freezable(body_source(view), view.input_frame)
 
 
-def compute_values(frame, targets: Sequence[FreezeTarget], frame_name: str, namespace: Mapping) -> dict:  # noqa: ANN001
+def compute_values(
+    frame, targets: Sequence[FreezeTarget], frame_name: str, namespace: Mapping
+) -> dict:
     """Evaluate each statistic on the notebook's frame, in the cell's namespace."""
     scope = dict(namespace) | {frame_name: frame}
     values = {}
     for target in targets:
-        value = eval(target.expr_code, scope)  # noqa: S307 - the user's own expression
+        value = eval(target.expr_code, scope)
         values[target.const_name] = value.item() if hasattr(value, "item") else value
     return values
 
@@ -45,12 +47,18 @@ def freeze_view(view: ViewSpec, values: Mapping[str, float], provenance: str) ->
     """The view with its statistics replaced by constants (the body re-analyzed)."""
     source = apply_freeze(body_source(view), dict(values), provenance, frame_name=view.input_frame)
     _, statements = analyze_cell(
-        source, view.cell.ref, line_offset=1, order_base=view.cell.ref.index * 100_000, in_feature_cell=True
+        source,
+        view.cell.ref,
+        line_offset=1,
+        order_base=view.cell.ref.index * 100_000,
+        in_feature_cell=True,
     )
     return replace(view, body=statements)
 
 
-def mark_frozen(hazards: Sequence[Hazard], view: str, targets: Sequence[FreezeTarget]) -> list[Hazard]:
+def mark_frozen(
+    hazards: Sequence[Hazard], view: str, targets: Sequence[FreezeTarget]
+) -> list[Hazard]:
     """Cross-row hazards that freezing resolved stay visible, as `info`."""
     out = []
     for hazard in hazards:
@@ -68,5 +76,11 @@ def mark_frozen(hazards: Sequence[Hazard], view: str, targets: Sequence[FreezeTa
         if target is None:
             out.append(hazard)
         else:
-            out.append(replace(hazard, severity="info", message=f"frozen as {target.const_name}: {hazard.message}"))
+            out.append(
+                replace(
+                    hazard,
+                    severity="info",
+                    message=f"frozen as {target.const_name}: {hazard.message}",
+                )
+            )
     return out

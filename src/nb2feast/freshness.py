@@ -114,7 +114,8 @@ def _propagate(out: Freshness, views: Mapping[str, ViewEntry]) -> None:
         if stale_sources:
             out.add(
                 [name],
-                f"it is computed from stale source view(s) {', '.join(stale_sources)}: fix those first",
+                "it is computed from stale source view(s) "
+                f"{', '.join(stale_sources)}: fix those first",
             )
 
 

@@ -52,12 +52,14 @@ def read_sidecar(notebook: Path) -> dict:
     return recorded
 
 
-def column_type(frame, name: str) -> str | None:  # noqa: ANN001 - pandas DataFrame
+def column_type(frame, name: str) -> str | None:
     """The Feast type of a column (see `types.feast_type_for_values`)."""
     return feast_type_for_values(frame[name])
 
 
-def frame_columns(frame, names: Sequence[str], view: str, where: CellRef | None) -> tuple[Column, ...]:  # noqa: ANN001
+def frame_columns(
+    frame, names: Sequence[str], view: str, where: CellRef | None
+) -> tuple[Column, ...]:
     """Each named column with its dtype and Feast type; a column of unknowable type is an error."""
     columns = []
     for name in names:
@@ -82,7 +84,9 @@ def frame_columns(frame, names: Sequence[str], view: str, where: CellRef | None)
     return tuple(columns)
 
 
-def batch_features(frame, flags: FeatureFlags, where: CellRef | None, line: int = 1) -> tuple[Column, ...]:  # noqa: ANN001
+def batch_features(
+    frame, flags: FeatureFlags, where: CellRef | None, line: int = 1
+) -> tuple[Column, ...]:
     """Check a batch view's frame has its keys and timestamps; its other columns are features.
     The magic (as the cell runs) and export (when it computes types) share this check."""
     import pandas as pd
@@ -93,7 +97,8 @@ def batch_features(frame, flags: FeatureFlags, where: CellRef | None, line: int 
             f"{name!r} is a {type(frame).__name__}, not a DataFrame",
             where=where,
             line=line,
-            fix="bind the view name to a DataFrame (call .reset_index() on a Series or grouped result)",
+            fix="bind the view name to a DataFrame (call .reset_index() on a Series "
+            "or grouped result)",
         )
     required = [*flags.entities, flags.timestamp, *([flags.created] if flags.created else [])]
     missing = [c for c in required if c not in frame.columns]
@@ -103,7 +108,8 @@ def batch_features(frame, flags: FeatureFlags, where: CellRef | None, line: int 
             f"it has {', '.join(map(repr, map(str, frame.columns)))}",
             where=where,
             line=1,
-            fix="keep the entity key and timestamp columns in the frame (e.g. .reset_index()), or fix --entity/--timestamp",
+            fix="keep the entity key and timestamp columns in the frame (e.g. .reset_index()), or "
+            "fix --entity/--timestamp",
         )
     for column in [flags.timestamp, *([flags.created] if flags.created else [])]:
         if not pd.api.types.is_datetime64_any_dtype(frame[column]):
@@ -127,7 +133,7 @@ def batch_features(frame, flags: FeatureFlags, where: CellRef | None, line: int 
 _EPOCH_UNITS = (("s", 1e11), ("ms", 1e14), ("us", 1e17), ("ns", float("inf")))
 
 
-def epoch_unit(values) -> str | None:  # noqa: ANN001 - a pandas Series
+def epoch_unit(values) -> str | None:
     """The `pd.to_datetime` unit of a numeric column of epoch times, from its magnitude."""
     import pandas as pd
 
@@ -139,7 +145,7 @@ def epoch_unit(values) -> str | None:  # noqa: ANN001 - a pandas Series
     return next(unit for unit, limit in _EPOCH_UNITS if biggest < limit)
 
 
-def check_entity_key(values, key: str, view: str, where: CellRef | None, line: int = 1) -> None:  # noqa: ANN001
+def check_entity_key(values, key: str, view: str, where: CellRef | None, line: int = 1) -> None:
     """Feast serializes a float key as `double_val`, which `materialize` cannot store."""
     import pandas as pd
 
@@ -153,7 +159,8 @@ def check_entity_key(values, key: str, view: str, where: CellRef | None, line: i
         "Feast cannot materialize a float key",
         where=where,
         line=line,
-        fix=f'cast it in the cell: df[{key!r}] = df[{key!r}].astype("int64")' if integral
+        fix=f'cast it in the cell: df[{key!r}] = df[{key!r}].astype("int64")'
+        if integral
         else f"use an integer or string key: df[{key!r}] = df[{key!r}].astype(str)",
     )
 
@@ -172,7 +179,9 @@ def load_transforms(files: Mapping[str, str], repo: Path) -> types.ModuleType:
     package.__path__ = []  # type: ignore[attr-defined]
     package.__package__ = package_name
     sys.modules[package_name] = package
-    modules = {p[len("transforms/") : -3]: t for p, t in files.items() if p.startswith("transforms/")}
+    modules = {
+        p[len("transforms/") : -3]: t for p, t in files.items() if p.startswith("transforms/")
+    }
     pending = dict(sorted(modules.items()))
     pending.pop("__init__", None)
 
@@ -180,21 +189,24 @@ def load_transforms(files: Mapping[str, str], repo: Path) -> types.ModuleType:
         """Lets `from . import other_view` inside a transform load it on demand."""
 
         @staticmethod
-        def find_spec(fullname, path=None, target=None):  # noqa: ANN001, ANN205
-            if fullname.startswith(package_name + ".") and fullname[len(package_name) + 1 :] in pending:
+        def find_spec(fullname, path=None, target=None):
+            if (
+                fullname.startswith(package_name + ".")
+                and fullname[len(package_name) + 1 :] in pending
+            ):
                 return importlib.util.spec_from_loader(fullname, _Loader())
             return None
 
     class _Loader:
-        def create_module(self, spec):  # noqa: ANN001, ANN202
+        def create_module(self, spec):
             return None
 
-        def exec_module(self, module):  # noqa: ANN001, ANN202
+        def exec_module(self, module):
             name = module.__name__[len(package_name) + 1 :]
             module.__file__ = str(repo / "transforms" / f"{name}.py")
             module.__package__ = package_name
             setattr(package, name, module)
-            exec(compile(pending[name], module.__file__, "exec"), module.__dict__)  # noqa: S102
+            exec(compile(pending[name], module.__file__, "exec"), module.__dict__)
 
     finder = _Finder()
     sys.meta_path.insert(0, finder)
@@ -210,7 +222,7 @@ def _no_maps() -> Mapping[str, LineMap]:
     return {}
 
 
-def run_build(  # noqa: ANN201 - a DataFrame
+def run_build(
     package: types.ModuleType,
     view: ViewSpec,
     cache: dict,
@@ -225,13 +237,15 @@ def run_build(  # noqa: ANN201 - a DataFrame
             frame = module.build()
         except UserError:
             raise
-        except Exception as exc:  # the user's code failed: say where
-            raise transform_failure(exc, line_maps(), view.cell.ref, "running the generated transform") from None
+        except Exception as exc:  # noqa: BLE001 - the user's code failed: say where
+            raise transform_failure(
+                exc, line_maps(), view.cell.ref, "running the generated transform"
+            ) from None
     cache[view.name] = frame
     return frame
 
 
-def sample_request(feast_type: str, rows: int):  # noqa: ANN201
+def sample_request(feast_type: str, rows: int):
     """Typed request values to push through an on-demand transform to learn its output types."""
     import numpy as np
     import pandas as pd
@@ -249,7 +263,7 @@ def sample_request(feast_type: str, rows: int):  # noqa: ANN201
     return values[feast_type]
 
 
-def on_demand_columns(  # noqa: ANN201 - columns
+def on_demand_columns(
     package: types.ModuleType,
     view: ViewSpec,
     upstream: Mapping[str, object],
@@ -281,7 +295,7 @@ def on_demand_columns(  # noqa: ANN201 - columns
             line=1,
             fix=f"add --request {exc.args[0]}:TYPE, or compute it in a %%feature view above",
         ) from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the user's code failed: say where
         doing = "running the on-demand transform on sample rows"
         raise transform_failure(exc, line_maps(), view.cell.ref, doing) from None
     if not isinstance(result, pd.DataFrame):
@@ -294,6 +308,7 @@ def on_demand_columns(  # noqa: ANN201 - columns
             f"the on-demand cell {view.name!r} adds no column to {frame!r}",
             where=view.cell.ref,
             line=2,
-            fix=f'assign new columns, e.g. {frame}["ratio"] = ..., or bind {view.name} to the new frame',
+            fix=f'assign new columns, e.g. {frame}["ratio"] = ..., or bind '
+            f"{view.name} to the new frame",
         )
     return frame_columns(result, new, view.name, view.cell.ref)

@@ -82,7 +82,9 @@ class _Module:
 
 def _read_module(path: Path) -> _Module:
     ref = CellRef(str(path), 0, "")
-    _, statements = analyze_cell(path.read_text(), ref, line_offset=0, order_base=0, in_feature_cell=False)
+    _, statements = analyze_cell(
+        path.read_text(), ref, line_offset=0, order_base=0, in_feature_cell=False
+    )
     defined: dict[str, Statement] = {}
     for statement in statements:
         for name in statement.defines:
@@ -104,28 +106,38 @@ class _Inliner:
             f"re-create: {what}; Feast re-creates an on-demand udf from its source text alone",
             where=self.where,
             line=self.line,
-            fix="copy the helper into a notebook cell above, or compute the value in a batch %%feature view",
+            fix="copy the helper into a notebook cell above, or compute the value in a "
+            "batch %%feature view",
         )
 
     def take(self, module: _Module, name: str, user: Statement | None = None) -> None:
         statement = module.statements.get(name)
         if statement is None:
             who = f"{min(user.defines)!r} uses {name!r}, which" if user else f"{name!r}"
-            raise self.refuse(f"{who} is not defined in the module", module.path, user.line if user else 1)
+            raise self.refuse(
+                f"{who} is not defined in the module", module.path, user.line if user else 1
+            )
         key = (module.path, statement.order)
         if key in self.needed:
             return
         node = statement.node
         is_import = m.matches(node, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()]))
-        is_constant = m.matches(node, m.SimpleStatementLine(body=[m.Assign()])) and _is_literal(node.body[0].value)
+        is_constant = m.matches(node, m.SimpleStatementLine(body=[m.Assign()])) and _is_literal(
+            node.body[0].value
+        )
         if is_import:
             if any(module_file(self.folder, n.split(".")[0]) for n in imported_modules(node)):
-                raise self.refuse(f"{name!r} comes from another local module", module.path, statement.line)
+                raise self.refuse(
+                    f"{name!r} comes from another local module", module.path, statement.line
+                )
             self.needed[key] = statement
             return
         if not (isinstance(node, cst.FunctionDef) or is_constant):
-            raise self.refuse(f"{name!r} is neither a function, an import nor a literal constant",
-                              module.path, statement.line)
+            raise self.refuse(
+                f"{name!r} is neither a function, an import nor a literal constant",
+                module.path,
+                statement.line,
+            )
         self.needed[key] = statement
         own = statement.defines
         for read in sorted(statement.reads - own - _BUILTINS):
@@ -200,7 +212,9 @@ def _attribute_uses(body: Sequence[Statement]) -> dict[str, set[str]]:
     return uses
 
 
-def _namespace(inliner: _Inliner, module: _Module, bound: str, used: dict[str, set[str]]) -> cst.BaseStatement:
+def _namespace(
+    inliner: _Inliner, module: _Module, bound: str, used: dict[str, set[str]]
+) -> cst.BaseStatement:
     names = sorted(used.get(bound, set()))
     for name in names:
         inliner.take(module, name)

@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 from IPython.core.error import UsageError
@@ -54,7 +55,9 @@ class Summary:
             head += f" · derived from: {self.input_frame}"
         lines = [head, "features: " + ", ".join(f"{n} {d} → {t}" for n, d, t in self.features)]
         for h in self.hazards:
-            lines.append(f"{h.code} {h.severity} [{h.category}] line {h.line}: {h.message} — fix: {h.fix}")
+            lines.append(
+                f"{h.code} {h.severity} [{h.category}] line {h.line}: {h.message} — fix: {h.fix}"
+            )
         return lines
 
     def __repr__(self) -> str:
@@ -66,7 +69,8 @@ class Summary:
             for n, d, t in self.features
         )
         hazards = "".join(
-            f"<li style='color:{'#b00020' if h.severity == 'error' else '#8a6d00'}'><b>{h.code}</b> "
+            f"<li style='color:{'#b00020' if h.severity == 'error' else '#8a6d00'}'>"
+            f"<b>{h.code}</b> "
             f"{h.severity} [{h.category}] line {h.line}: {html.escape(h.message)}"
             f"<br><i>fix:</i> {html.escape(h.fix)}</li>"
             for h in self.hazards
@@ -82,8 +86,13 @@ class Summary:
 
 def notebook_path(user_ns: dict, configured: str = "") -> Path | None:
     """The running notebook's file, where the front end tells us (else None)."""
-    candidates = [configured, os.environ.get(NOTEBOOK_ENV), user_ns.get("__vsc_ipynb_file__"),
-                  user_ns.get("__session__"), os.environ.get("JPY_SESSION_NAME")]
+    candidates = [
+        configured,
+        os.environ.get(NOTEBOOK_ENV),
+        user_ns.get("__vsc_ipynb_file__"),
+        user_ns.get("__session__"),
+        os.environ.get("JPY_SESSION_NAME"),
+    ]
     for candidate in candidates:
         if not candidate or not str(candidate).endswith(".ipynb"):
             continue
@@ -131,7 +140,11 @@ def find_notebook_by_cell(source: str, folder: Path) -> tuple[Path | None, str]:
         return found[0].resolve(), ""
     if not found:
         return None, f"no notebook in {folder} holds this %%feature cell"
-    return None, f"several notebooks in {folder} hold this %%feature cell ({', '.join(p.name for p in found)})"
+    return (
+        None,
+        f"several notebooks in {folder} hold this %%feature cell "
+        f"({', '.join(p.name for p in found)})",
+    )
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:
@@ -147,15 +160,20 @@ def write_json_atomic(path: Path, payload: dict) -> None:
 class FeatureMagics(Magics):
     """`%%feature NAME ...` marks a pandas cell as a Feast feature view."""
 
-    record = Bool(True, help="Record each view's dtypes in <notebook>.nb2feast.json").tag(config=True)
-    repo = Unicode("feature_repo", help="Repository folder, relative to the notebook").tag(config=True)
+    record = Bool(True, help="Record each view's dtypes in <notebook>.nb2feast.json").tag(
+        config=True
+    )
+    repo = Unicode("feature_repo", help="Repository folder, relative to the notebook").tag(
+        config=True
+    )
     notebook = Unicode(
-        "", help="The notebook file this kernel runs, where the front end does not say (headless runs)"
+        "",
+        help="The notebook file this kernel runs, where the front end does not say (headless runs)",
     ).tag(config=True)
     _told_unrecorded = False
 
     @cell_magic
-    def feature(self, line: str, cell: str):  # noqa: ANN201 - a Summary for display
+    def feature(self, line: str, cell: str):
         try:
             flags = parse_flags(line)
         except UserError as error:
@@ -170,19 +188,26 @@ class FeatureMagics(Magics):
         if flags.on_demand:
             if len(frames) != 1:
                 raise UsageError(
-                    f"%%feature {flags.name}: an on-demand cell derives columns from exactly one input "
+                    f"%%feature {flags.name}: an on-demand cell derives columns from "
+                    "exactly one input "
                     f"frame; it reads {', '.join(frames) or 'none'}"
                 )
             input_frame = frames[0]
             before_columns = [str(c) for c in ns[input_frame].columns]
             missing = [c for c, _ in flags.requests if c not in before_columns]
             if missing:
-                raise UsageError(f"%%feature {flags.name}: request column(s) {missing} are not in {input_frame}")
+                raise UsageError(
+                    f"%%feature {flags.name}: request column(s) {missing} are not in {input_frame}"
+                )
             if capture:
                 snapshot = ns[input_frame].copy()
         from nb2feast.dataflow import find_result_frame
 
-        frozen = _frozen_statistics(flags, cell, input_frame, ns, notebook_path(ns, self.notebook)) if flags.freeze else None
+        frozen = (
+            _frozen_statistics(flags, cell, input_frame, ns, notebook_path(ns, self.notebook))
+            if flags.freeze
+            else None
+        )
         result = self.shell.ex(cell)  # the cell runs unchanged, in the user's namespace
         del result
         if flags.on_demand:
@@ -207,12 +232,14 @@ class FeatureMagics(Magics):
             _capture(Path(capture), flags, frame, snapshot, input_frame, features)
         return Summary(flags, summary_features, input_frame, hazards, recorded)
 
-    def _check(self, flags: FeatureFlags, frame, before: list[str]) -> list[tuple[str, str]]:  # noqa: ANN001
+    def _check(self, flags: FeatureFlags, frame, before: list[str]) -> list[tuple[str, str]]:
         """The checks export makes when it computes types, made as the cell runs."""
         from nb2feast.infer import batch_features, frame_columns
 
         if not _is_frame(frame):
-            raise UsageError(f"%%feature {flags.name}: the cell must bind {flags.name} to a DataFrame")
+            raise UsageError(
+                f"%%feature {flags.name}: the cell must bind {flags.name} to a DataFrame"
+            )
         try:
             if flags.on_demand:
                 names = [str(c) for c in frame.columns if str(c) not in before]
@@ -226,7 +253,7 @@ class FeatureMagics(Magics):
             raise UsageError(f"%%feature {flags.name}: {error.message}; {error.fix}") from None
         return [(c.name, c.feast_type) for c in columns]
 
-    def _warn_keys(self, flags: FeatureFlags, frame) -> None:  # noqa: ANN001
+    def _warn_keys(self, flags: FeatureFlags, frame) -> None:
         """A key Feast cannot store is export's refusal; the notebook keeps running."""
         from nb2feast.infer import check_entity_key
 
@@ -234,21 +261,28 @@ class FeatureMagics(Magics):
             try:
                 check_entity_key(frame[key], key, flags.name, None)
             except UserError as error:
-                print(f"nb2feast: {error.message}; export will refuse it — fix: {error.fix}", file=sys.stderr)
+                print(
+                    f"nb2feast: {error.message}; export will refuse it — fix: {error.fix}",
+                    file=sys.stderr,
+                )
 
     def _hazards(self, flags: FeatureFlags, cell: str) -> tuple[Hazard, ...]:
         from nb2feast.hazards import detect_hazards
 
         history = list(getattr(self.shell.history_manager, "input_hist_raw", []))[1:]
         ref = CellRef("<notebook>", len(history), "")
-        cells = [NotebookCell(CellRef("<notebook>", i, ""), source) for i, source in enumerate(history)]
-        feature_cell = FeatureCell(NotebookCell(ref, f"%%feature {flags.name}\n{cell}"), flags, cell)
+        cells = [
+            NotebookCell(CellRef("<notebook>", i, ""), source) for i, source in enumerate(history)
+        ]
+        feature_cell = FeatureCell(
+            NotebookCell(ref, f"%%feature {flags.name}\n{cell}"), flags, cell
+        )
         try:
             return detect_hazards(feature_cell, cells)
         except UserError:
             return ()
 
-    def _record(self, flags, line, cell, frame, features, frozen) -> str | None:  # noqa: ANN001
+    def _record(self, flags, line, cell, frame, features, frozen) -> str | None:
         from nb2feast.export import sidecar_key
         from nb2feast.infer import column_type, sidecar_path
 
@@ -287,14 +321,15 @@ class FeatureMagics(Magics):
             return
         self._told_unrecorded = True
         print(
-            f"nb2feast: dtypes not recorded: this kernel was not told its notebook's path and {why}; "
+            "nb2feast: dtypes not recorded: this kernel was not told its "
+            f"notebook's path and {why}; "
             f"set {NOTEBOOK_ENV}=path/to/notebook.ipynb or run "
             "`%config FeatureMagics.notebook = 'path/to/notebook.ipynb'`",
             file=sys.stderr,
         )
 
     @line_magic
-    def feature_verify(self, line: str):  # noqa: ANN201 - HTML report
+    def feature_verify(self, line: str):
         """`%feature_verify [REPO]`: verify the current notebook against its repository."""
         from IPython.display import HTML
 
@@ -303,7 +338,9 @@ class FeatureMagics(Magics):
 
         notebook = notebook_path(self.shell.user_ns, self.notebook)
         if notebook is None:
-            raise UsageError("%feature_verify: cannot tell which notebook this is; set NB2FEAST_NOTEBOOK")
+            raise UsageError(
+                "%feature_verify: cannot tell which notebook this is; set NB2FEAST_NOTEBOOK"
+            )
         repo = Path(line.strip() or notebook.parent / self.repo)
         try:
             report = verify_notebook(notebook, repo)
@@ -312,9 +349,9 @@ class FeatureMagics(Magics):
         return HTML(render_html(report))
 
 
-def _frozen_statistics(flags, cell, input_frame, ns, notebook) -> dict | None:  # noqa: ANN001
+def _frozen_statistics(flags, cell, input_frame, ns, notebook) -> dict | None:
     """`--freeze`: the cell's whole-frame statistics on the notebook's data, before it runs."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from nb2feast.freeze import compute_values
     from nb2feast.hazards.freeze import find_freezable
@@ -326,12 +363,15 @@ def _frozen_statistics(flags, cell, input_frame, ns, notebook) -> dict | None:  
         return None
     frame = ns[input_frame]
     values = compute_values(frame, targets, input_frame, ns)
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     where = notebook.name if notebook else "the notebook"
-    return {"values": values, "provenance": f"{len(frame)} rows of {input_frame} in {where}, recorded {when}"}
+    return {
+        "values": values,
+        "provenance": f"{len(frame)} rows of {input_frame} in {where}, recorded {when}",
+    }
 
 
-def _is_frame(value) -> bool:  # noqa: ANN001
+def _is_frame(value) -> bool:
     return type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas")
 
 
@@ -340,7 +380,9 @@ def _names(cell: str) -> tuple[list[str], list]:
     from nb2feast.analyze import analyze_cell
 
     try:
-        _, statements = analyze_cell(cell, CellRef("<cell>", 0, ""), line_offset=1, order_base=0, in_feature_cell=True)
+        _, statements = analyze_cell(
+            cell, CellRef("<cell>", 0, ""), line_offset=1, order_base=0, in_feature_cell=True
+        )
     except UserError:
         return [], []
     free: list[str] = []
@@ -351,7 +393,7 @@ def _names(cell: str) -> tuple[list[str], list]:
     return free, [statement.node for statement in statements]
 
 
-def _capture(directory: Path, flags, frame, snapshot, input_frame, features) -> None:  # noqa: ANN001
+def _capture(directory: Path, flags, frame, snapshot, input_frame, features) -> None:
     """Hand verify what the cell read and produced (see docs/ARCHITECTURE.md)."""
     directory.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(directory / f"{flags.name}.output.parquet", index=False)

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nb2feast.errors import UserError
@@ -34,7 +34,7 @@ def read_manifest(repo: Path) -> dict:
         raise UserError(f"{MANIFEST} is not valid JSON: {exc}", where=str(repo)) from None
 
 
-def load_repo_transforms(repo: Path):  # noqa: ANN201 - a module
+def load_repo_transforms(repo: Path):
     files = {
         path.relative_to(repo).as_posix(): path.read_text()
         for path in sorted((repo / "transforms").glob("*.py"))
@@ -43,11 +43,17 @@ def load_repo_transforms(repo: Path):  # noqa: ANN201 - a module
 
 
 def table_columns(view: dict) -> list[str]:
-    keys = [*view["entities"], view["timestamp"], *([view["created"]] if view.get("created") else [])]
+    keys = [
+        *view["entities"],
+        view["timestamp"],
+        *([view["created"]] if view.get("created") else []),
+    ]
     return keys + [f["name"] for f in view["features"]]
 
 
-def build_feature_tables(repo: Path, progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+def build_feature_tables(
+    repo: Path, progress: Callable[[str], None] | None = None
+) -> dict[str, Path]:
     """Recompute every batch view's table from the notebook's sources; atomic per table."""
     manifest = read_manifest(repo)
     engine = repo_target(manifest).engine
@@ -64,12 +70,13 @@ def build_feature_tables(repo: Path, progress: Callable[[str], None] | None = No
                 frame = _build(repo, getattr(package, view["name"]), view, engine)
             except UserError:
                 raise
-            except Exception as exc:  # the user's code failed: say where, in the notebook
+            except Exception as exc:  # noqa: BLE001 - the user's code failed: point at the cell
                 from nb2feast.linemap import maps_for_repo, transform_failure
 
                 where = f"{view['notebook']}: cell {view['cell_index']} (id {view['cell_id']})"
-                raise transform_failure(exc, maps_for_repo(repo, manifest), where,
-                                        f"building {view['name']!r}") from None
+                raise transform_failure(
+                    exc, maps_for_repo(repo, manifest), where, f"building {view['name']!r}"
+                ) from None
         missing = [c for c in table_columns(view) if c not in frame.columns]
         if missing:
             raise UserError(
@@ -89,7 +96,7 @@ def build_feature_tables(repo: Path, progress: Callable[[str], None] | None = No
     return written
 
 
-def _build(repo: Path, module, view: dict, engine: str):  # noqa: ANN001, ANN202
+def _build(repo: Path, module, view: dict, engine: str):
     """The view's feature table on the repository's engine: the cell in one pandas process,
     or per entity key on Spark (`groupBy(entity).applyInPandas`)."""
     if engine == "spark":
@@ -105,7 +112,9 @@ def feast_apply(repo: Path) -> None:
     run = subprocess.run(command, capture_output=True, text=True, check=False)
     if run.returncode != 0:
         output = "\n".join((run.stderr or run.stdout).strip().splitlines()[-15:])
-        raise UserError(f"feast apply failed:\n{output}", where=str(repo), fix="run `nb2feast export` again")
+        raise UserError(
+            f"feast apply failed:\n{output}", where=str(repo), fix="run `nb2feast export` again"
+        )
 
 
 def apply_repo(repo: Path, progress: Callable[[str], None] | None = None) -> dict[str, Path]:
@@ -130,6 +139,6 @@ def materialize_online(repo: Path, end: datetime | None = None) -> None:
 
     repo_target(read_manifest(repo)).apply_env_defaults()
     store = FeatureStore(repo_path=str(repo))
-    end = end or datetime.now(timezone.utc) + timedelta(days=1)
+    end = end or datetime.now(UTC) + timedelta(days=1)
     with feast_sqlite_converters():
-        store.materialize(start_date=datetime(1970, 1, 2, tzinfo=timezone.utc), end_date=end)
+        store.materialize(start_date=datetime(1970, 1, 2, tzinfo=UTC), end_date=end)

@@ -56,7 +56,7 @@ class Call:
         """Arguments by parameter name, as Python would bind them; refuses the others."""
         if len(self.args) > len(params):
             raise c.fail(f"`{self.name}` with {len(self.args)} positional arguments", self.node)
-        bound = dict(zip(params, self.args))
+        bound = dict(zip(params, self.args, strict=False))  # args may be fewer than params
         for key, value in self.keywords.items():
             if key not in params or key in bound:
                 raise c.fail(f"`{self.name}` with the argument `{key}`", self.node)
@@ -233,7 +233,7 @@ def _np_select(c: Any, call: Call) -> Value:
     ):
         raise c.fail("`np.select` needs two literal lists of the same length", call.node)
     result = c.expr(args.get("default", cst.Integer("0")))
-    pairs = list(zip(conditions.elements, choices.elements))
+    pairs = list(zip(conditions.elements, choices.elements, strict=True))
     tested = [(_condition(c, a.value, "np.select"), c.expr(b.value)) for a, b in pairs]
     for condition, choice in reversed(tested):
         node = c.helper("_where", condition.node, choice.node, result.node)

@@ -16,7 +16,7 @@ import pandas as pd
 
 
 def _isna(x):
-    return x is None or (isinstance(x, (float, np.floating)) and x != x)  # noqa: PLR0124 - NaN test, fast
+    return x is None or (isinstance(x, (float, np.floating)) and x != x)
 
 
 def _in(x):

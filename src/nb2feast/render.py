@@ -22,8 +22,8 @@ from nb2feast import __version__
 from nb2feast.extract import ViewSpec
 from nb2feast.model import Column
 from nb2feast.names import comment_text, docstring_literal, name_problem
-from nb2feast.types import FEAST_TYPES
 from nb2feast.targets import SourceParts, Target, get_target
+from nb2feast.types import FEAST_TYPES
 
 HASH_PREFIX = "nb2feast-sha256: "
 
@@ -39,8 +39,12 @@ class ViewPlan:
     sources: tuple[str, ...] = ()  # on-demand: the upstream views it reads
     python_udf: cst.FunctionDef | None = None  # on-demand: the cell compiled row-wise
     pandas_reason: str = ""  # on-demand: why the served view stays in pandas mode
-    local_modules: tuple[str, ...] = ()  # modules the cell's code imports from the notebook's folder
-    udf_support: tuple[cst.BaseStatement, ...] | None = None  # on-demand: support, local code inlined
+    local_modules: tuple[
+        str, ...
+    ] = ()  # modules the cell's code imports from the notebook's folder
+    udf_support: tuple[cst.BaseStatement, ...] | None = (
+        None  # on-demand: support, local code inlined
+    )
 
     @property
     def served_mode(self) -> str:
@@ -98,7 +102,9 @@ def _layout(node: cst.BaseExpression, indent: int = 0, prefix: str = "") -> str:
     """A call, list or dict on one line when it fits, else one item per line with a
     trailing comma (black's style, for the shapes nb2feast generates)."""
     flat = _code(node)
-    if indent + len(prefix) + len(flat) + 1 <= LINE_LENGTH or not isinstance(node, (cst.Call, cst.List, cst.Dict)):
+    if indent + len(prefix) + len(flat) + 1 <= LINE_LENGTH or not isinstance(
+        node, (cst.Call, cst.List, cst.Dict)
+    ):
         return flat
     pad = " " * (indent + 4)
     if isinstance(node, cst.Call):
@@ -200,13 +206,18 @@ def render_transform(plan: ViewPlan) -> str:
     ref = spec.cell.ref
     batch = not spec.flags.on_demand
     parts: list[str] = [
-        _triple(f"{spec.name}: the transform of {plan.notebook}, cell {ref.index} (id {ref.id}).") + "\n",
+        _triple(f"{spec.name}: the transform of {plan.notebook}, cell {ref.index} (id {ref.id}).")
+        + "\n",
         "\n".join(_own_imports(support_names, bool(plan.local_modules))) + "\n",
     ]
     if spec.upstream:
-        parts.append("".join(f"from . import {view} as {view}_transform\n" for view in spec.upstream))
+        parts.append(
+            "".join(f"from . import {view} as {view}_transform\n" for view in spec.upstream)
+        )
     folder = json.dumps(plan.notebook_dir_from_transforms)
-    notebook_dir = f"NOTEBOOK_DIR = (pathlib.Path(__file__).resolve().parent / {folder}).resolve()\n"
+    notebook_dir = (
+        f"NOTEBOOK_DIR = (pathlib.Path(__file__).resolve().parent / {folder}).resolve()\n"
+    )
     if plan.local_modules:  # importable wherever the transform runs: export, materialize, verify
         parts.append(
             "# The notebook's folder: its inputs are read from there, and its local modules\n"
@@ -239,7 +250,13 @@ def _support_block(statements: Sequence) -> str:
         is_def = isinstance(node, (cst.FunctionDef, cst.ClassDef))
         is_import = m.matches(node, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()]))
         if chunks:
-            chunks.append("\n\n" if (is_def or previous_def) else "\n" if previous_import and not is_import else "")
+            chunks.append(
+                "\n\n"
+                if (is_def or previous_def)
+                else "\n"
+                if previous_import and not is_import
+                else ""
+            )
         chunks.append(_support_code(node))
         previous_def, previous_import = is_def, is_import
     return "".join(chunks)
@@ -254,9 +271,13 @@ def _support_code(node: cst.BaseStatement) -> str:
 
 def render_transforms_init(plans: Sequence[ViewPlan]) -> str:
     batch = [p.name for p in plans if not p.spec.flags.on_demand]
-    lines = ['"""Generated transforms; `BUILDERS[view]()` recomputes a batch view\'s feature table."""']
+    lines = [
+        '"""Generated transforms; `BUILDERS[view]()` recomputes a batch view\'s feature table."""'
+    ]
     lines += [""] + [f"from . import {name}" for name in batch]
-    builders = cst.Dict([cst.DictElement(_string(name), cst.parse_expression(f"{name}.build")) for name in batch])
+    builders = cst.Dict(
+        [cst.DictElement(_string(name), cst.parse_expression(f"{name}.build")) for name in batch]
+    )
     lines += ["", "BUILDERS = " + _layout(builders, 0, "BUILDERS = ")]
     notebooks = sorted({p.notebook for p in plans})
     return with_header("\n".join(lines) + "\n", "#", _header_lines(None, notebooks))
@@ -269,14 +290,20 @@ def _string(text: str) -> cst.SimpleString:
     return cst.SimpleString(json.dumps(text))
 
 
-_EQUAL = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+_EQUAL = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+)
 
 
 def _call(func: str, *args: cst.BaseExpression, **kwargs: cst.BaseExpression | None) -> cst.Call:
     return cst.Call(
         func=cst.parse_expression(func),
         args=[cst.Arg(a) for a in args]
-        + [cst.Arg(keyword=cst.Name(k), value=v, equal=_EQUAL) for k, v in kwargs.items() if v is not None],
+        + [
+            cst.Arg(keyword=cst.Name(k), value=v, equal=_EQUAL)
+            for k, v in kwargs.items()
+            if v is not None
+        ],
     )
 
 
@@ -332,7 +359,9 @@ class EntityPlan:
     views: tuple[str, ...]
 
 
-def plan_entities(plans: Sequence[ViewPlan], key_types: Mapping[str, str]) -> tuple[EntityPlan, ...]:
+def plan_entities(
+    plans: Sequence[ViewPlan], key_types: Mapping[str, str]
+) -> tuple[EntityPlan, ...]:
     suffixes = ("", "_source", "_request", "_pandas")
     taken = {f"{p.name}{suffix}" for p in plans for suffix in suffixes}
     entities = []
@@ -340,13 +369,23 @@ def plan_entities(plans: Sequence[ViewPlan], key_types: Mapping[str, str]) -> tu
     for key in keys:
         variable = entity_variable(key, taken)
         taken.add(variable)
-        views = tuple(p.name for p in plans if key in p.spec.flags.entities and not p.spec.flags.on_demand)
+        views = tuple(
+            p.name for p in plans if key in p.spec.flags.entities and not p.spec.flags.on_demand
+        )
         entities.append(EntityPlan(key, variable, key_types.get(key, "Int64"), views))
     return tuple(entities)
 
 
-_VALUE_TYPES = {"Int32": "INT32", "Int64": "INT64", "String": "STRING", "Bytes": "BYTES", "Bool": "BOOL",
-                "Float32": "FLOAT", "Float64": "DOUBLE", "UnixTimestamp": "UNIX_TIMESTAMP"}
+_VALUE_TYPES = {
+    "Int32": "INT32",
+    "Int64": "INT64",
+    "String": "STRING",
+    "Bytes": "BYTES",
+    "Bool": "BOOL",
+    "Float32": "FLOAT",
+    "Float64": "DOUBLE",
+    "UnixTimestamp": "UNIX_TIMESTAMP",
+}
 
 
 def _batch_objects(plan: ViewPlan, entities: Mapping[str, EntityPlan], target: Target) -> list[str]:
@@ -367,7 +406,10 @@ def _batch_objects(plan: ViewPlan, entities: Mapping[str, EntityPlan], target: T
         name=_string(plan.name),
         entities=_list([cst.Name(e.variable) for e in keys]),
         ttl=None if flags.ttl_seconds is None else _ttl(flags.ttl_seconds),
-        schema=_list([_field(Column(e.key, "", e.feast_type)) for e in keys] + [_field(c) for c in plan.columns]),
+        schema=_list(
+            [_field(Column(e.key, "", e.feast_type)) for e in keys]
+            + [_field(c) for c in plan.columns]
+        ),
         online=cst.Name("False") if flags.offline_only else cst.Name("True"),
         source=cst.Name(f"{plan.name}_source"),
         description=_string(flags.description) if flags.description else None,
@@ -375,8 +417,14 @@ def _batch_objects(plan: ViewPlan, entities: Mapping[str, EntityPlan], target: T
         tags=_tags(flags.tags),
     )
     return [
-        _assign(f"{plan.name}_source", source, f"Feature table of {plan.name}, built by transforms/{plan.name}.py."),
-        _assign(plan.name, view, f"{where}" + (f": {flags.description}" if flags.description else "")),
+        _assign(
+            f"{plan.name}_source",
+            source,
+            f"Feature table of {plan.name}, built by transforms/{plan.name}.py.",
+        ),
+        _assign(
+            plan.name, view, f"{where}" + (f": {flags.description}" if flags.description else "")
+        ),
     ]
 
 
@@ -411,7 +459,9 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
         if narrow:
             selected += f".astype({json.dumps(narrow)})"
         selection = cst.parse_statement(f"return {selected}\n")
-        support = plan.udf_support if plan.udf_support is not None else [s.node for s in spec.support]
+        support = (
+            plan.udf_support if plan.udf_support is not None else [s.node for s in spec.support]
+        )
         body = [*support, *(s.node for s in spec.body), selection]
         function_def = parse_template_module(
             f"def {{name}}({frame}: pd.DataFrame) -> pd.DataFrame: {{body}}\n",
@@ -419,7 +469,11 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
             body=_block(body),
         ).body[0]
 
-    why = "the served view" if function == plan.name else "pandas twin, for batch retrieval and parity"
+    why = (
+        "the served view"
+        if function == plan.name
+        else "pandas twin, for batch retrieval and parity"
+    )
     where = comment_text(f"{plan.notebook}, cell {ref.index} (id {ref.id})")
     comment = f"# {where}: {why}, mode={mode}.\n"
     if mode == "pandas" and function == plan.name:
@@ -482,7 +536,11 @@ def render_definitions(
         )
         parts.append(_assign(entity.variable, value, f"The key of {', '.join(entity.views)}."))
     for plan in plans:
-        parts.extend(_on_demand_objects(plan) if plan.spec.flags.on_demand else _batch_objects(plan, by_key, target))
+        parts.extend(
+            _on_demand_objects(plan)
+            if plan.spec.flags.on_demand
+            else _batch_objects(plan, by_key, target)
+        )
     code = parts[0] + "\n\n" + "\n\n".join(p.strip("\n") + "\n" for p in parts[1:])
     notebooks = sorted({p.notebook for p in plans})
     return with_header(code, "#", _header_lines(None, notebooks))

@@ -136,7 +136,10 @@ def render_text(report: ParityReport) -> str:
             for feature in check.features:
                 table.append(_feature_row(name, check, feature, rows))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    lines += [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    ]
     problems = _problems(report)
     if problems:
         lines += ["", "Problems:"] + problems
@@ -181,13 +184,17 @@ def _problems(report: ParityReport) -> list[str]:
         if view.error is not None:
             out.append(f"  {view.name} [{view.error.phase}]: {view.error.message}")
         for check in view.checks:
-            where = f"{check.feast_view or view.name} [{check.path}{'/' + check.mode if check.mode else ''}]"
+            where = (
+                f"{check.feast_view or view.name} "
+                f"[{check.path}{'/' + check.mode if check.mode else ''}]"
+            )
             if check.error is not None:
                 out.append(f"  {where}: {check.error}")
                 continue
             if check.rows_expected != check.rows_returned:
                 out.append(
-                    f"  {where}: Feast returned {check.rows_returned} rows for {check.rows_expected} requested"
+                    f"  {where}: Feast returned {check.rows_returned} rows for "
+                    f"{check.rows_expected} requested"
                 )
             for feature in check.features:
                 if feature.ok:
@@ -210,7 +217,8 @@ def _why(feature: ParityFeature) -> str:
         and feature.feast_type != feature.feast_type_notebook
     ):
         reasons.append(
-            f"type drift: the notebook's {feature.dtype_notebook} is {feature.feast_type_notebook}, "
+            f"type drift: the notebook's {feature.dtype_notebook} is "
+            f"{feature.feast_type_notebook}, "
             f"Feast declares {feature.feast_type}"
         )
     return "; ".join(reasons) or "not ok"
@@ -240,7 +248,7 @@ _CSS = """
 .nb2f-ok { color: #1a7f37; font-weight: 600; }
 .nb2f-fail { color: #cf222e; font-weight: 600; }
 .nb2f-report details { margin-left: 1em; }
-""".strip()
+""".strip()  # noqa: E501 - CSS rules, one a line; the string is served as is
 
 
 def render_html(report: ParityReport) -> str:
@@ -275,21 +283,27 @@ def render_html(report: ParityReport) -> str:
         status = view_status(view, report.hazards)
         if not view.checks:
             parts.append(
-                f"<tr><td>{e(view.name)}</td><td colspan='9'>{_badge(False, '', e(status))}</td></tr>"
+                f"<tr><td>{e(view.name)}</td>"
+                f"<td colspan='9'>{_badge(False, '', e(status))}</td></tr>"
             )
         for check in view.checks:
             rows = f"{check.rows_returned}/{check.rows_expected}"
-            head = f"<td>{e(check.feast_view or view.name)}</td><td>{check.path}</td><td>{e(check.mode or '')}</td>"
+            head = (
+                f"<td>{e(check.feast_view or view.name)}</td><td>{check.path}</td>"
+                f"<td>{e(check.mode or '')}</td>"
+            )
             if check.error is not None:
                 parts.append(
-                    f"<tr>{head}<td colspan='7'>{_badge(False, '', 'error')} {e(check.error)}</td></tr>"
+                    f"<tr>{head}<td colspan='7'>{_badge(False, '', 'error')} "
+                    f"{e(check.error)}</td></tr>"
                 )
                 continue
             for f in check.features:
                 parts.append(
                     f"<tr>{head}<td>{e(f.name)}</td><td>{_badge(f.ok, 'ok', 'fail')}</td>"
                     f"<td class='num'>{rows}</td><td class='num'>{f.mismatches}</td>"
-                    f"<td class='num'>{f.null_mismatches}</td><td class='num'>{format_error(f.max_abs_err)}</td>"
+                    f"<td class='num'>{f.null_mismatches}</td>"
+                    f"<td class='num'>{format_error(f.max_abs_err)}</td>"
                     f"<td>{e(_dtype_cell(f)).replace('-&gt;', '&rarr;')}</td></tr>"
                 )
     parts.append("</tbody></table>")
@@ -359,12 +373,15 @@ _LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 def hazard_annotations(
     hazards: Sequence[Hazard], notebook: str, lines: Mapping[tuple[int, int], int]
 ) -> list[str]:
-    """Hazards as annotations at the notebook line of their cell line (`lines`: (cell, line) -> file line)."""
+    """Hazards as annotations at the notebook line of their cell line.
+
+    `lines` maps (cell, line) -> line of the notebook file.
+    """
     return [
         annotation(
             _LEVELS.get(h.severity, "warning"),
-            f"{h.code} {h.category} in cell {h.cell_index} (id {h.cell_id}), line {h.line}: {h.message}"
-            + (f" Fix: {h.fix}" if h.fix else ""),
+            f"{h.code} {h.category} in cell {h.cell_index} (id {h.cell_id}), line "
+            f"{h.line}: {h.message}" + (f" Fix: {h.fix}" if h.fix else ""),
             file=notebook,
             line=lines.get((h.cell_index, h.line)),
             title=f"nb2feast {h.code}",

@@ -2,7 +2,8 @@
 
 The sample deliberately probes the edges where a feature store and a notebook
 disagree: every entity, rows with a missing value in each input, exact event-time ties,
-values that expired (TTL), timestamps before a key's first value; and says what it covered. All of it is vectorized: 100,000 rows cost about what 10,000 do.
+values that expired (TTL), timestamps before a key's first value; and says what it covered.
+All of it is vectorized: 100,000 rows cost about what 10,000 do.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def stratified_entity_rows(
     ttl_seconds: int = 0,
     features: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, dict]:
-    """`n` entity rows (keys, `event_timestamp`, row id) drawn from a view's rows, and their coverage.
+    """`n` entity rows (keys, `event_timestamp`, row id) drawn from a view's rows, and their
+    coverage.
 
     Rows with a missing feature and one row per entity come first, asked at their exact event
     time; the rest mix exact event times, times within the TTL, times past the key's last value

@@ -13,13 +13,13 @@ MAGIC = "%%feature"
 
 def is_feature_cell(source: str) -> bool:
     first = source.lstrip("\n").split("\n", 1)[0]
-    return first == MAGIC or first.startswith(MAGIC + " ") or first.startswith(MAGIC + "\t")
+    return first == MAGIC or first.startswith((MAGIC + " ", MAGIC + "\t"))
 
 
 def split_magic(source: str) -> tuple[str, str]:
     """`%%feature LINE\\nBODY` -> (LINE, BODY). Leading blank lines are not allowed by IPython."""
     head, _, body = source.partition("\n")
-    return head[len(MAGIC):].strip(), body
+    return head[len(MAGIC) :].strip(), body
 
 
 def select_feature_cells(cells: Sequence[NotebookCell]) -> tuple[FeatureCell, ...]:
@@ -37,7 +37,8 @@ def select_feature_cells(cells: Sequence[NotebookCell]) -> tuple[FeatureCell, ..
         if flags.name in seen:
             first = seen[flags.name].ref
             raise UserError(
-                f"view {flags.name!r} is defined twice (first in cell {first.index}, id {first.id})",
+                f"view {flags.name!r} is defined twice "
+                f"(first in cell {first.index}, id {first.id})",
                 where=cell.ref,
                 line=1,
                 fix="give each %%feature cell its own NAME",

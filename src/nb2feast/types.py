@@ -53,7 +53,9 @@ def feast_type_for_dtype(dtype: str) -> str | None:
     if low.startswith("string[") or low in ("large_string[pyarrow]", "string[pyarrow_numpy]"):
         return "String"
     if low.endswith("[pyarrow]"):  # ArrowDtype: int64[pyarrow], bool[pyarrow], double[pyarrow]
-        low = {"double": "float64", "float": "float32", "large_string": "string"}.get(low[:-9], low[:-9])
+        low = {"double": "float64", "float": "float32", "large_string": "string"}.get(
+            low[:-9], low[:-9]
+        )
     return _DTYPE_TO_FEAST.get(low)
 
 

@@ -367,7 +367,7 @@ class FeastSession:
         for getter in (self.store.get_feature_view, self.store.get_on_demand_feature_view):
             try:
                 found = getter(view)
-            except Exception:  # noqa: BLE001, S112 - Feast raises several "not found" types
+            except Exception:  # noqa: BLE001 - Feast raises several "not found" types
                 continue
             return {f.name: str(f.dtype) for f in found.features}
         return {}
@@ -378,7 +378,7 @@ class FeastSession:
         for candidate in (name, f"{name}_pandas"):
             try:
                 odfv = self.store.get_on_demand_feature_view(candidate)
-            except Exception:  # noqa: BLE001, S112 - not registered: no such mode
+            except Exception:  # noqa: BLE001 - not registered: no such mode
                 continue
             out.append((candidate, str(odfv.mode)))
         return out
@@ -414,7 +414,8 @@ class FeastSession:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Around every Feast call: its stdout kept off ours, IPython's sqlite converter kept off its."""
+    """Around every Feast call: its stdout kept off ours, IPython's sqlite converter kept off
+    its."""
     with (
         warnings.catch_warnings(),
         contextlib.redirect_stdout(io.StringIO()),
@@ -588,7 +589,7 @@ class _Run:
             try:
                 self.session.materialize(start, end, list(spans))
                 return
-            except Exception:  # noqa: BLE001, S110 - retried per view below, to name the one at fault
+            except Exception:  # noqa: BLE001 - retried per view below, to name the one at fault
                 pass
             for name, (first, last) in spans.items():
                 _guard(states[name], "materialize", self.session.materialize, first, last, [name])
@@ -707,7 +708,8 @@ class _Run:
             )
         if sources:
             state.notes.append(
-                f"the online check wrote the notebook's rows of {', '.join(s.name for s in sources)} "
+                "the online check wrote the notebook's rows of "
+                f"{', '.join(s.name for s in sources)} "
                 "to the online store; verify materialized them again afterwards"
             )
 
@@ -766,7 +768,8 @@ class _Run:
             if len(ids) and not len(kept):
                 return _error_check(
                     path,
-                    f"Feast fed every sampled row other inputs ({', '.join(columns)}) than the notebook's "
+                    f"Feast fed every sampled row other inputs ({', '.join(columns)}) "
+                    "than the notebook's "
                     "frame: nothing left to compare; check the source views",
                     mode=mode,
                     rows_expected=len(ids),

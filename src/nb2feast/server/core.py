@@ -29,7 +29,11 @@ MANIFEST_FILE = "nb2feast.json"
 STATUS_ORDER = ("error", "mismatch", "hazards", "stale", "not exported", "parity ok", "exported")
 # The report's per-view verdict (nb2feast.report.view_status) as the panel's badge.
 BADGE_OF_STATUS = {
-    "error": "error", "stale": "stale", "mismatch": "mismatch", "hazard": "hazards", "ok": "parity ok",
+    "error": "error",
+    "stale": "stale",
+    "mismatch": "mismatch",
+    "hazard": "hazards",
+    "ok": "parity ok",
 }
 
 
@@ -303,7 +307,8 @@ def cell_status(cell: dict[str, Any], repo_state: str, report: dict[str, Any] | 
 
 
 def view_status(report: dict[str, Any] | None, name: str) -> str | None:
-    """The report's verdict on view `name` (`ok`, `mismatch`, `stale`, `hazard`, `error`); None if absent.
+    """The report's verdict on view `name` (`ok`, `mismatch`, `stale`, `hazard`, `error`);
+    None if absent.
 
     Reports kept by an older nb2feast have no `status`: their `ok` decides.
     """
@@ -312,7 +317,11 @@ def view_status(report: dict[str, Any] | None, name: str) -> str | None:
         return None
     if "status" in view:
         return str(view["status"])
-    return "ok" if view.get("ok", all(c.get("ok", False) for c in view.get("checks", []))) else "mismatch"
+    return (
+        "ok"
+        if view.get("ok", all(c.get("ok", False) for c in view.get("checks", [])))
+        else "mismatch"
+    )
 
 
 def view_parity(report: dict[str, Any] | None, name: str) -> bool | None:
@@ -346,7 +355,9 @@ def manifest_files(repo: Path) -> list[str]:
     from nb2feast.model import Manifest
 
     try:
-        manifest = Manifest.from_json(json.loads((repo / MANIFEST_FILE).read_text(encoding="utf-8")))
+        manifest = Manifest.from_json(
+            json.loads((repo / MANIFEST_FILE).read_text(encoding="utf-8"))
+        )
     except (OSError, ValueError, KeyError):
         return []
     fixed = ["definitions.py", "feature_store.yaml", MANIFEST_FILE, "transforms/__init__.py"]

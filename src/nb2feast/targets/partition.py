@@ -27,14 +27,14 @@ CROSS_ROW = frozenset(
     """mean std var sem sum prod min max median quantile mode rank count size nunique unique
     value_counts describe corr cov skew kurt idxmin idxmax agg aggregate transform cumsum
     cumprod cummin cummax cumcount shift diff pct_change rolling expanding ewm resample ffill
-    bfill pad backfill interpolate head tail nlargest nsmallest first last nth sample""".split()  # noqa: SIM905
+    bfill pad backfill interpolate head tail nlargest nsmallest first last nth sample""".split()
 )
 # Window objects stay grouped: `groupby(k)[c].rolling(w).sum()` is per key.
 STAYS_GROUPED = frozenset({"rolling", "expanding", "ewm", "resample"})
 KEYED = frozenset({"merge", "join", "merge_asof", "drop_duplicates", "duplicated"})
 WHOLE_FRAME_FUNCTIONS = frozenset(
     """qcut rank percentile nanpercentile quantile argsort sort mean std var median nanmean
-    nanstd cumsum average histogram""".split()  # noqa: SIM905
+    nanstd cumsum average histogram""".split()
 )
 
 

@@ -24,7 +24,8 @@ def _connection(indent: str) -> str:
 FEATURE_STORE_YAML = (
     "project: {project}\n"
     "# The connection comes from the environment variables NB2FEAST_SNOWFLAKE_ACCOUNT, _USER,\n"
-    "# _PASSWORD, _ROLE, _WAREHOUSE and _DATABASE, which Feast substitutes when it loads this file.\n"
+    "# _PASSWORD, _ROLE, _WAREHOUSE and _DATABASE, which Feast substitutes when it "
+    "loads this file.\n"
     "registry: data/registry.db\n"
     "provider: local\n"
     "offline_store:\n"
