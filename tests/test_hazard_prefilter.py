@@ -49,7 +49,8 @@ def libcst_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_clean_batch_cell_without_trigger_identifiers_is_not_parsed(
     libcst_parses: list[str],
 ) -> None:
-    # Given a batch cell whose identifiers trigger no detector ("shift" only in a string and a comment)
+    # Given a batch cell whose identifiers trigger no detector ("shift" only in a string and
+    # a comment)
     body = (
         'spend = tx.assign(f=lambda d: d["amount"] * SCALE)[["customer_id", "shift"]]  # shift(-1)'
     )
@@ -136,7 +137,8 @@ CELLS = [
     "import numpy  as  np\nfrom x import (a,\n  b as c)",
     "if 1:\n  x1 = 1\nelse:\n  import os",
     "x.y = 1\nz[0] = 1\n(t1, t2) = [t3] = 1, 2",
-    "a = b = []\nc = []; d = {}\ne = list(x)\nf = dict()\ng = [i for i in r]\nh = (1,)\ni = x.list()",
+    "a = b = []\nc = []; d = {}\ne = list(x)\nf = dict()\ng = [i for i in r]\nh = (1,)"
+    "\ni = x.list()",
     "x = 1 % 3\n%time y = 2\n!ls\nfiles = !ls",
     "%run setup.py\nq = 1",
     "async def g():\n  async with a as b: pass",

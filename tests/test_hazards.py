@@ -18,7 +18,8 @@ BATCH = "spend --entity customer_id"
 def check(
     flags: str, body: str, before: tuple[str, ...] = (), after: tuple[str, ...] = ()
 ) -> tuple[Hazard, ...]:
-    """Hazards of a feature cell with `flags` and `body`, placed between the `before` and `after` cells."""
+    """Hazards of a feature cell with `flags` and `body`, placed between the `before` and
+    `after` cells."""
     sources = [*before, f"%%feature {flags}\n{body}", *after]
     cells = [NotebookCell(CellRef("nb.ipynb", i, f"id{i}"), s) for i, s in enumerate(sources)]
     feature = FeatureCell(cells[len(before)], parse_flags(flags), body)
@@ -251,7 +252,10 @@ def test_global_statement_in_a_batch_cell_is_a_warning() -> None:
 
 def test_file_and_network_reads_inside_the_cell_are_reported() -> None:
     # Given reads of a file and of a URL inside an on-demand cell
-    body = 'rates = pd.read_csv("fx.csv")\nr = requests.get("https://x")\nwith open("f") as fh:\n    pass'
+    body = (
+        'rates = pd.read_csv("fx.csv")\nr = requests.get("https://x")\n'
+        'with open("f") as fh:\n    pass'
+    )
     # When it is checked
     hazards = check(ON_DEMAND, body, before=("import pandas as pd\nimport requests",))
     # Then each is an error (it would run per request)
@@ -292,7 +296,10 @@ def test_aware_literal_compared_with_a_column_is_clean(literal: str) -> None:
 
 
 def test_between_naive_datetimes_and_dropped_zone_are_reported() -> None:
-    body = 'spend = tx[tx.ts.between(datetime(2024, 1, 1), datetime(2024, 2, 1))]\nspend["n"] = spend.ts.dt.tz_localize(None)'
+    body = (
+        "spend = tx[tx.ts.between(datetime(2024, 1, 1), datetime(2024, 2, 1))]\n"
+        'spend["n"] = spend.ts.dt.tz_localize(None)'
+    )
     first, second = body.split("\n")
     hazards = check(BATCH, body, before=("from datetime import datetime",))
     assert where(hazards) == [
