@@ -100,7 +100,7 @@ def bench_shared(runs: int = RUNS) -> None:
         record_sidecar(notebook)
         warm = [timed_both(command, folder) for _ in range(runs)]
         bare = [
-            timed_both([sys.executable, "-c", "import nb2feast.cli, nb2feast.export"], folder)
+            timed_both([sys.executable, "-c", "import nb2feast.cli, nb2feast.repo.export"], folder)
             for _ in range(runs)
         ]
         for label, times in (

@@ -137,7 +137,7 @@ def export(notebook: Path) -> Path | None:
 
 def prepare(repo: Path) -> Path:
     """tables + feast apply -> materialize: the repository Feast serves."""
-    from nb2feast.materialize import apply_repo, materialize_online
+    from nb2feast.repo.materialize import apply_repo, materialize_online
 
     with redirect_stdout(io.StringIO()):
         apply_repo(repo)
@@ -250,8 +250,8 @@ def measure_transform_on_write(folder: Path, stats: Path, calls: int) -> None:
     import libcst as cst
     from feast import FeatureStore
 
-    from nb2feast.compile_python import compile_python_udf
     from nb2feast.feast_compat import feast_sqlite_converters
+    from nb2feast.repo.compile_python import compile_python_udf
 
     folder.mkdir()
     shutil.copy(stats, folder / "stats.parquet")

@@ -102,7 +102,7 @@ def export_repo(folder: Path) -> Path:
 
 def child(engine: str, repo: Path) -> None:
     """Build the view's feature table once on `engine`; print rows and seconds."""
-    from nb2feast.materialize import load_repo_transforms
+    from nb2feast.repo.materialize import load_repo_transforms
 
     module = load_repo_transforms(repo).customer_30d
     source = module.NOTEBOOK_DIR / "data" / "transactions.parquet"
@@ -116,7 +116,7 @@ def child(engine: str, repo: Path) -> None:
     else:
         from pyspark import cloudpickle
 
-        from nb2feast.targets.spark_engine import (
+        from nb2feast.repo.targets.spark_engine import (
             bucket_count,
             result_schema,
             run_partitioned,

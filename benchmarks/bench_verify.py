@@ -49,7 +49,7 @@ def synthetic(customers: int, rng: np.random.Generator) -> dict[str, pd.DataFram
 
 def prepare(root: Path, customers: int) -> tuple[Path, Path]:
     """An applied copy of the fixture repository and a capture dir like the magic's."""
-    from nb2feast.sample import point_in_time
+    from nb2feast.proof.sample import point_in_time
 
     rng = np.random.default_rng(0)
     tables = synthetic(customers, rng)
@@ -93,8 +93,8 @@ def prepare(root: Path, customers: int) -> tuple[Path, Path]:
 
 def bare_feast(repo: Path, capture: Path, n: int) -> float:
     """The Feast calls verify makes for `n` rows, made directly: seconds."""
-    from nb2feast.sample import sample_entity_rows, sample_input_rows
-    from nb2feast.verify import ONLINE_ROWS, FeastSession
+    from nb2feast.proof.sample import sample_entity_rows, sample_input_rows
+    from nb2feast.proof.verify import ONLINE_ROWS, FeastSession
 
     session = FeastSession(repo)
     rng = np.random.default_rng(0)
@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
     args = parser.parse_args()
 
-    from nb2feast.verify import FeastSession, verify_captures
+    from nb2feast.proof.verify import FeastSession, verify_captures
 
     with tempfile.TemporaryDirectory(prefix="nb2feast-bench-") as tmp:
         repo, capture = prepare(Path(tmp), args.customers)

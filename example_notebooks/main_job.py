@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nb2feast.export import export_notebooks
-from nb2feast.materialize import apply_repo, materialize_online
+from nb2feast.repo.export import export_notebooks
+from nb2feast.repo.materialize import apply_repo, materialize_online
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE / "feature_repo"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nb2feast.compare import ROW_ID, FeatureToCheck, compare_frames, values_equal
+from nb2feast.proof.compare import ROW_ID, FeatureToCheck, compare_frames, values_equal
 
 SPECS = [
     FeatureToCheck("amount", "float64", "Float64"),

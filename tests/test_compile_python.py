@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nb2feast.compile_python import NotCompilable, compile_python_udf
+from nb2feast.repo.compile_python import NotCompilable, compile_python_udf
 
 # -- harness ---------------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ class Example:
         return json.loads((self.repo / "nb2feast.json").read_text())
 
     def build(self) -> dict[str, Path]:
-        from nb2feast.materialize import build_feature_tables
+        from nb2feast.repo.materialize import build_feature_tables
 
         return build_feature_tables(self.repo)
 

@@ -3,9 +3,9 @@
 import pytest
 
 from nb2feast.errors import UserError
-from nb2feast.extract import extract_views
 from nb2feast.model import CellRef, NotebookCell
-from nb2feast.select import select_feature_cells
+from nb2feast.notebook.extract import extract_views
+from nb2feast.notebook.select import select_feature_cells
 
 
 def views_of(*sources: str):

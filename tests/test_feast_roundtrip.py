@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from helpers import copy_example
 
-from nb2feast.export import export_notebooks
-from nb2feast.materialize import build_feature_tables, materialize_online
+from nb2feast.repo.export import export_notebooks
+from nb2feast.repo.materialize import build_feature_tables, materialize_online
 
 pytestmark = pytest.mark.feast
 

@@ -3,7 +3,7 @@
 import pytest
 
 from nb2feast.errors import UserError
-from nb2feast.flags import parse_flags, parse_ttl
+from nb2feast.notebook.flags import parse_flags, parse_ttl
 
 
 def test_full_line_is_parsed_with_shell_quoting():

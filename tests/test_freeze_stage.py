@@ -12,7 +12,7 @@ from helpers import write_notebook
 from IPython.core.interactiveshell import InteractiveShell
 
 from nb2feast.cli import main
-from nb2feast.materialize import load_repo_transforms
+from nb2feast.repo.materialize import load_repo_transforms
 
 LOAD = 'import pandas as pd\ntx = pd.read_parquet("tx.parquet")'
 VIEW = (

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from nb2feast.flags import parse_flags
 from nb2feast.hazards import detect_hazards
 from nb2feast.model import CellRef, FeatureCell, Hazard, NotebookCell
+from nb2feast.notebook.flags import parse_flags
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "docs" / "hazards.md"
 TEXT = CATALOGUE.read_text(encoding="utf-8")

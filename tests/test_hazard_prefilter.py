@@ -11,10 +11,10 @@ import pytest
 
 from nb2feast import hazards
 from nb2feast.errors import UserError
-from nb2feast.flags import parse_flags
 from nb2feast.hazards import detect_hazards
 from nb2feast.hazards._notebook import _OPAQUE_SOURCE, _fast_summary, _libcst_summary
 from nb2feast.model import CellRef, FeatureCell, Hazard, NotebookCell
+from nb2feast.notebook.flags import parse_flags
 
 BATCH = "spend --entity customer_id"
 ON_DEMAND = "scored --on-demand"

@@ -12,9 +12,9 @@ import pytest
 from helpers import write_notebook
 
 from nb2feast.cli import main
-from nb2feast.flags import parse_flags
 from nb2feast.hazards import detect_hazards
 from nb2feast.model import CellRef, FeatureCell, Hazard, NotebookCell
+from nb2feast.notebook.flags import parse_flags
 
 IMPORTS = "%load_ext nb2feast\nimport numpy as np\nimport pandas as pd"
 LOAD = 'tx = pd.read_parquet("tx.parquet")'

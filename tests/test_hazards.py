@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from nb2feast.errors import UserError
-from nb2feast.flags import parse_flags
 from nb2feast.hazards import detect_hazards
 from nb2feast.model import CellRef, FeatureCell, Hazard, NotebookCell
+from nb2feast.notebook.flags import parse_flags
 
 ON_DEMAND = "scored --on-demand"
 BATCH = "spend --entity customer_id"
@@ -340,8 +340,8 @@ def test_a_cell_that_is_not_python_raises_a_positioned_user_error() -> None:
 
 def test_the_example_notebooks_have_no_error_hazards() -> None:
     # Given the example notebooks shipped with the project
-    from nb2feast.read import read_notebook
-    from nb2feast.select import select_feature_cells
+    from nb2feast.notebook.read import read_notebook
+    from nb2feast.notebook.select import select_feature_cells
 
     notebooks = sorted((Path(__file__).resolve().parents[1] / "example_notebooks").glob("*.ipynb"))
     if not notebooks:

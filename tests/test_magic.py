@@ -41,7 +41,7 @@ def test_load_ext_imports_no_feast_and_no_pandas():
     code = (
         "from IPython.testing.globalipapp import start_ipython\nimport sys\nip = "
         "start_ipython()\nip.run_line_magic('load_ext', 'nb2feast')\nprint('feast' in "
-        "sys.modules, 'nb2feast.export' in sys.modules)"
+        "sys.modules, 'nb2feast.repo.export' in sys.modules)"
     )
     import subprocess
 

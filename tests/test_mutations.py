@@ -103,7 +103,7 @@ def write_notebook(path: Path, cells: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The notebook exported and materialized (tables built, feast apply, state recorded)."""
-    from nb2feast.materialize import apply_repo
+    from nb2feast.repo.materialize import apply_repo
 
     folder = tmp_path_factory.mktemp("mutations") / "base"
     folder.mkdir()
@@ -172,7 +172,7 @@ def reapply(repo: Path) -> None:
 def one_entity_changed(folder: Path) -> None:
     """Feast's table differs from the notebook for customer 3 only, and nothing on disk says so:
     rebuilt and applied here, then the table edited and the apply record renewed."""
-    from nb2feast.freshness import record_applied
+    from nb2feast.proof.freshness import record_applied
 
     repo = folder / "feature_repo"
     reapply(repo)

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nb2feast import pyudf_runtime as rt
-from nb2feast.compile_python import HELPERS, _helper_source, helper_closure
+from nb2feast.repo import pyudf_runtime as rt
+from nb2feast.repo.compile_python import HELPERS, _helper_source, helper_closure
 
 FLOATS = [1.5, None, 0.0, -2.0, float("nan"), 7.0]
 STRINGS = ["Ab", None, "", "x-y", "  pad "]

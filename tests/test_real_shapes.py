@@ -225,7 +225,7 @@ def test_helper_modules_beside_the_notebook_work_in_transforms_and_are_inlined_i
     # When it is exported, and the tables are built from another working folder
     assert export(notebook) == 0
     monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
-    from nb2feast.materialize import build_feature_tables
+    from nb2feast.repo.materialize import build_feature_tables
 
     tables = build_feature_tables(helpers_folder / "repo")
     # Then the batch transform imported the package from the notebook's folder

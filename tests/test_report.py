@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from nb2feast.model import Hazard, ParityCheck, ParityFeature, ParityReport, ViewError, ViewParity
-from nb2feast.report import headline, render_html, render_json, render_text, view_status
+from nb2feast.proof.report import headline, render_html, render_json, render_text, view_status
 
 
 def report() -> ParityReport:
@@ -196,7 +196,7 @@ def test_github_annotations_name_the_notebook_line_of_each_problem(tmp_path) -> 
     import nbformat
 
     from nb2feast.cli import notebook_lines
-    from nb2feast.report import render_github
+    from nb2feast.proof.report import render_github
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [
@@ -235,7 +235,7 @@ def test_github_annotations_name_the_notebook_line_of_each_problem(tmp_path) -> 
 def test_junit_has_a_case_per_view_and_check() -> None:
     from xml.etree import ElementTree as ET
 
-    from nb2feast.report import render_junit
+    from nb2feast.proof.report import render_junit
 
     # Given the report with a mismatch online, an error, and an error hazard without a view
     root = ET.fromstring(render_junit(report()))

@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nb2feast.cli import main
-from nb2feast.export import sidecar_key
-from nb2feast.infer import sidecar_path
-from nb2feast.read import read_notebook
-from nb2feast.select import select_feature_cells
+from nb2feast.notebook.read import read_notebook
+from nb2feast.notebook.select import select_feature_cells
+from nb2feast.repo.export import sidecar_key
+from nb2feast.repo.infer import sidecar_path
 
 MARKER = "NB2FEAST_PWNED"
 RUN = f"__import__('pathlib').Path('{MARKER}').touch()"

@@ -13,6 +13,8 @@ import nbformat
 import pytest
 
 import nb2feast
+import nb2feast.proof
+import nb2feast.repo
 from nb2feast.errors import UserError
 from nb2feast.model import CellRef, Hazard, ParityCheck, ParityFeature, ParityReport, ViewParity
 from nb2feast.server import core
@@ -34,7 +36,8 @@ def write_notebook(path: Path, *sources: str) -> Path:
 
 
 class FakePipeline:
-    """Stands in for nb2feast.export / nb2feast.verify; records what it was asked to do."""
+    """Stands in for nb2feast.repo.export / nb2feast.proof.verify; records what it was asked
+    to do."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Path]] = []
@@ -101,14 +104,14 @@ def jp_server_config() -> dict:
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakePipeline:
     """The pipeline entry points replaced by a recording fake."""
     pipeline = FakePipeline()
-    export = types.ModuleType("nb2feast.export")
-    verify = types.ModuleType("nb2feast.verify")
+    export = types.ModuleType("nb2feast.repo.export")
+    verify = types.ModuleType("nb2feast.proof.verify")
     for name in ("feature_cell_summaries", "repo_status", "export_notebooks"):
         setattr(export, name, getattr(pipeline, name))
     verify.verify_notebook = pipeline.verify_notebook
-    for name, module in (("export", export), ("verify", verify)):
-        monkeypatch.setitem(__import__("sys").modules, f"nb2feast.{name}", module)
-        monkeypatch.setattr(nb2feast, name, module, raising=False)
+    for wing, name, module in (("repo", "export", export), ("proof", "verify", verify)):
+        monkeypatch.setitem(__import__("sys").modules, f"nb2feast.{wing}.{name}", module)
+        monkeypatch.setattr(getattr(nb2feast, wing), name, module, raising=False)
     monkeypatch.setattr(core, "apply_repo", lambda repo: pipeline.calls.append(("apply", repo)))
     monkeypatch.setattr(
         core,
@@ -304,7 +307,7 @@ async def test_bad_paths_inside_the_root(jp_fetch, fake, notebook, path, code) -
 
 
 REAL_PIPELINE = all(
-    importlib.util.find_spec(f"nb2feast.{m}") for m in ("export", "verify", "magic")
+    importlib.util.find_spec(f"nb2feast.{m}") for m in ("repo.export", "proof.verify", "magic")
 )
 
 
@@ -334,7 +337,9 @@ customer_total = orders.groupby("customer_id", as_index=False).agg(
 
 
 @pytest.mark.feast
-@pytest.mark.skipif(not REAL_PIPELINE, reason="nb2feast.export, .verify or .magic not written yet")
+@pytest.mark.skipif(
+    not REAL_PIPELINE, reason="nb2feast.repo.export, .verify or .magic not written yet"
+)
 async def test_promote_with_the_real_pipeline(jp_fetch, jp_root_dir) -> None:
     write_tiny_project(jp_root_dir / "tiny")
 
@@ -395,7 +400,7 @@ async def test_user_errors_never_name_the_servers_absolute_paths(
     assert body["error"]["message"] == "cannot write proj/feature_repo"
 
 
-@pytest.mark.skipif(not REAL_PIPELINE, reason="nb2feast.export not written yet")
+@pytest.mark.skipif(not REAL_PIPELINE, reason="nb2feast.repo.export not written yet")
 async def test_listing_cells_never_runs_notebook_code(jp_fetch, jp_root_dir) -> None:
     import os
 

@@ -15,7 +15,7 @@ import pytest
 from helpers import write_notebook
 
 from nb2feast.cli import main
-from nb2feast.targets import TARGETS, get_target
+from nb2feast.repo.targets import TARGETS, get_target
 
 LOAD = 'import pandas as pd\ntx = pd.read_parquet("tx.parquet")'
 SPEND = (
@@ -265,7 +265,7 @@ def test_a_helper_the_cell_calls_is_checked_at_its_own_line(
 
 
 def test_the_spark_engine_reads_a_single_read_parquet_itself() -> None:
-    from nb2feast.targets.spark_engine import parquet_input
+    from nb2feast.repo.targets.spark_engine import parquet_input
 
     def transform(*loading: str) -> str:
         body = "".join(f"        {line}\n" for line in loading)
@@ -287,7 +287,7 @@ def test_the_spark_engine_reads_a_single_read_parquet_itself() -> None:
 
 
 def test_spark_buckets_hold_about_a_million_rows_at_most() -> None:
-    from nb2feast.targets.spark_engine import bucket_count
+    from nb2feast.repo.targets.spark_engine import bucket_count
 
     # 4 per core for small inputs; more as rows grow, so one pandas call stays bounded
     assert bucket_count(None, 2) == 8

@@ -95,7 +95,7 @@ def test_verify_reports_a_server_that_lost_its_data(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a redis that restarts without its data right after verify's materialize
-    from nb2feast import verify
+    from nb2feast.proof import verify
 
     materialize = verify.FeastSession.materialize
 

@@ -48,7 +48,7 @@ def churn(spark_env: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
 def test_spark_tables_equal_the_pandas_build(churn: tuple[Path, Path]) -> None:
     # Given the churn repository materialized on Spark
     _, repo = churn
-    from nb2feast.materialize import load_repo_transforms, read_manifest, table_columns
+    from nb2feast.repo.materialize import load_repo_transforms, read_manifest, table_columns
 
     package = load_repo_transforms(repo)
     for view in read_manifest(repo)["views"]:
@@ -92,8 +92,8 @@ def test_a_parquet_input_is_read_by_spark_itself(
     # Given a notebook that loads its input with one pd.read_parquet of a microsecond file
     from helpers import write_notebook
 
-    from nb2feast.materialize import build_feature_tables, load_repo_transforms
-    from nb2feast.targets import spark_engine
+    from nb2feast.repo.materialize import build_feature_tables, load_repo_transforms
+    from nb2feast.repo.targets import spark_engine
 
     rows = 3000
     pd.DataFrame(

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nb2feast.flags import parse_flags
 from nb2feast.model import Hazard
-from nb2feast.timetravel import CODE, cut_inputs, cut_times, input_clock, time_travel_hazards
+from nb2feast.notebook.flags import parse_flags
+from nb2feast.proof.timetravel import CODE, cut_inputs, cut_times, input_clock, time_travel_hazards
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -240,7 +240,7 @@ def test_verify_reports_time_travel_and_exits_1_only_when_the_view_leaks(
     from helpers import write_notebook
 
     from nb2feast.cli import main
-    from nb2feast.materialize import build_feature_tables
+    from nb2feast.repo.materialize import build_feature_tables
 
     # Given a notebook with a daily sum view, exported, applied and its table built
     notebook = write_notebook(
@@ -406,7 +406,7 @@ def test_check_repo_says_what_it_could_not_check(tmp_path: Path) -> None:
     (tmp_path / "transforms").mkdir()
     (tmp_path / "transforms" / "__init__.py").write_text("from . import v\n")
     (tmp_path / "transforms" / "v.py").write_text("raise ImportError('no module named x')\n")
-    from nb2feast.timetravel import check_repo
+    from nb2feast.proof.timetravel import check_repo
 
     # When time travel runs on it
     (hazard,) = check_repo(tmp_path, [view("v", "f")])

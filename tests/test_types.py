@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from nb2feast.errors import UserError
-from nb2feast.infer import frame_columns
-from nb2feast.types import feast_type_for_dtype, feast_type_for_values
+from nb2feast.repo.infer import frame_columns
+from nb2feast.repo.types import feast_type_for_dtype, feast_type_for_values
 
 AMOUNTS = pd.Series([1.0, 5.0, 20.0])
 

@@ -21,7 +21,7 @@ import pytest
 from helpers import write_notebook
 
 from nb2feast.cli import main
-from nb2feast.materialize import build_feature_tables, read_manifest, table_columns
+from nb2feast.repo.materialize import build_feature_tables, read_manifest, table_columns
 
 LOAD = 'import pandas as pd\nimport numpy as np\ntx = pd.read_parquet("tx.parquet")'
 

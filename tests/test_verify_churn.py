@@ -32,9 +32,9 @@ def apply(repo: Path) -> None:
 @pytest.fixture(scope="module")
 def churn(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The example notebook copied aside, exported, applied, its tables built and run once."""
-    from nb2feast.export import export_notebooks
-    from nb2feast.materialize import build_feature_tables
-    from nb2feast.verify import run_notebook
+    from nb2feast.proof.verify import run_notebook
+    from nb2feast.repo.export import export_notebooks
+    from nb2feast.repo.materialize import build_feature_tables
 
     root = tmp_path_factory.mktemp("churn")
     shutil.copytree(
@@ -50,7 +50,7 @@ def churn(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def verify(churn: dict) -> ParityReport:
-    from nb2feast.verify import verify_captures
+    from nb2feast.proof.verify import verify_captures
 
     return verify_captures(
         churn["repo"], churn["capture"], notebook=str(churn["notebook"]), sample=1000
@@ -113,7 +113,7 @@ def test_exported_repository_verifies_ok(churn: dict) -> None:
 def test_a_diverging_batch_transform_fails_exactly_its_feature(churn: dict) -> None:
     # Given the generated batch transform using another threshold than the notebook
     repo = churn["repo"]
-    from nb2feast.materialize import build_feature_tables
+    from nb2feast.repo.materialize import build_feature_tables
 
     with edited(
         repo / "transforms" / "customer_30d.py", "HIGH_VALUE = 100.0", "HIGH_VALUE = 120.0"
@@ -148,7 +148,7 @@ def test_the_cli_exits_1_with_the_json_report_on_a_mismatch(
 ) -> None:
     # Given a diverging batch transform, its tables rebuilt
     from nb2feast.cli import main
-    from nb2feast.materialize import build_feature_tables
+    from nb2feast.repo.materialize import build_feature_tables
 
     repo = churn["repo"]
     with edited(

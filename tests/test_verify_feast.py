@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from nb2feast.model import ParityReport
-from nb2feast.sample import point_in_time
+from nb2feast.proof.sample import point_in_time
 
 pytestmark = pytest.mark.feast
 
@@ -116,7 +116,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def verify(world: dict, repo: Path | None = None) -> ParityReport:
-    from nb2feast.verify import verify_captures
+    from nb2feast.proof.verify import verify_captures
 
     return verify_captures(repo or world["repo"], world["capture"], sample=SAMPLE, seed=0)
 

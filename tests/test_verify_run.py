@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from nb2feast.errors import UserError
-from nb2feast.verify import run_notebook
+from nb2feast.proof.verify import run_notebook
 
 
 def write_notebook(path: Path, *sources: str) -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nb2feast.compare import ROW_ID
-from nb2feast.sample import (
+from nb2feast.proof.compare import ROW_ID
+from nb2feast.proof.sample import (
     ENTITY_TS,
     latest_per_key,
     point_in_time,

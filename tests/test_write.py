@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from helpers import write_notebook
 
-from nb2feast import write
 from nb2feast.cli import main
+from nb2feast.repo import write
 
 LOAD = 'import pandas as pd\ntx = pd.read_parquet("tx.parquet")'
 SPEND = (

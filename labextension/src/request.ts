@@ -31,7 +31,7 @@ export type CellStatus =
   | 'hazards'
   | 'error';
 
-/** The report's verdict on one view (nb2feast.report.view_status). */
+/** The report's verdict on one view (nb2feast.proof.report.view_status). */
 export type ViewStatus = 'ok' | 'mismatch' | 'stale' | 'hazard' | 'error';
 
 /** One `%%feature` cell as `GET /nb2feast/cells` lists it. */

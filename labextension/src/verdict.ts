@@ -1,6 +1,6 @@
 /**
  * The panel's verdict, taken from the report and never recomputed: the server's
- * `nb2feast.report` decides each view's `status` and the report's `ok` and `summary`,
+ * `nb2feast.proof.report` decides each view's `status` and the report's `ok` and `summary`,
  * so a badge, the headline, the JSON's `ok` and the CLI's exit code cannot disagree.
  * Pure functions, no JupyterLab imports: jest specs cover them (`jlpm test`).
  */

@@ -15,10 +15,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from nb2feast import __version__
-from nb2feast.child import DEFAULT_TIMEOUT
 from nb2feast.errors import UserError
 from nb2feast.model import ExportResult, Hazard
 from nb2feast.names import escape_text
+from nb2feast.repo.child import DEFAULT_TIMEOUT
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -87,7 +87,7 @@ def _source_length(lines: list[str], start: int) -> int:
 
 
 def _print_export_github(result: ExportResult, notebooks: Sequence[str], check: bool) -> None:
-    from nb2feast.report import annotation, hazard_annotations
+    from nb2feast.proof.report import annotation, hazard_annotations
 
     notebook = notebooks[0] if notebooks else ""
     out = hazard_annotations(
@@ -141,7 +141,7 @@ def _print_export(result: ExportResult, fmt: str, check: bool) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from nb2feast.export import export_notebooks
+    from nb2feast.repo.export import export_notebooks
 
     result = export_notebooks(
         [Path(p) for p in args.notebooks],
@@ -163,8 +163,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from nb2feast.report import render_github, render_json, render_junit, render_text
-    from nb2feast.verify import verify_notebook
+    from nb2feast.proof.report import render_github, render_json, render_junit, render_text
+    from nb2feast.proof.verify import verify_notebook
 
     repo = Path(args.repo)
     if not repo.is_dir():
@@ -212,7 +212,7 @@ def stdout_to_stderr() -> Iterator[None]:
 
 
 def _materialize(args: argparse.Namespace) -> int:
-    from nb2feast.materialize import apply_repo, materialize_online
+    from nb2feast.repo.materialize import apply_repo, materialize_online
 
     repo = Path(args.repo)
     tables = apply_repo(repo, progress=lambda m: print(f"… {m}", file=sys.stderr))
@@ -397,7 +397,7 @@ def _refuse(error: UserError, args: argparse.Namespace) -> int:
     if fmt == "json":
         print(json.dumps({"ok": False, "error": error.to_dict()}, indent=2))
     elif fmt == "github":
-        from nb2feast.report import annotation
+        from nb2feast.proof.report import annotation
 
         info = error.to_dict()
         notebook = str(info.get("notebook") or "")

@@ -23,7 +23,6 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, Unicode
 
 from nb2feast.errors import UserError
-from nb2feast.flags import parse_flags
 from nb2feast.model import (
     CAPTURE_ENV,
     NOTEBOOK_ENV,
@@ -34,6 +33,7 @@ from nb2feast.model import (
     Hazard,
     NotebookCell,
 )
+from nb2feast.notebook.flags import parse_flags
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,8 @@ _KEYS_SEEN: dict[Path, tuple[float, frozenset[str]]] = {}
 
 def _feature_cell_keys(notebook: Path) -> frozenset[str]:
     """`source_key`s of a notebook's `%%feature` cells (cached by modification time)."""
-    from nb2feast.infer import source_key
-    from nb2feast.select import is_feature_cell
+    from nb2feast.notebook.select import is_feature_cell
+    from nb2feast.repo.infer import source_key
 
     mtime = notebook.stat().st_mtime
     cached = _KEYS_SEEN.get(notebook)
@@ -132,7 +132,7 @@ def _feature_cell_keys(notebook: Path) -> frozenset[str]:
 def find_notebook_by_cell(source: str, folder: Path) -> tuple[Path | None, str]:
     """The one notebook in `folder` holding this `%%feature` cell, for kernels started with
     no notebook path (`jupyter nbconvert --execute`, papermill, nbclient); else (None, why)."""
-    from nb2feast.infer import source_key
+    from nb2feast.repo.infer import source_key
 
     key = source_key(source)
     found = [nb for nb in sorted(folder.glob("*.ipynb")) if key in _feature_cell_keys(nb)]
@@ -201,7 +201,7 @@ class FeatureMagics(Magics):
                 )
             if capture:
                 snapshot = ns[input_frame].copy()
-        from nb2feast.dataflow import find_result_frame
+        from nb2feast.notebook.dataflow import find_result_frame
 
         frozen = (
             _frozen_statistics(flags, cell, input_frame, ns, notebook_path(ns, self.notebook))
@@ -221,8 +221,8 @@ class FeatureMagics(Magics):
         summary_features = tuple((n, str(frame[n].dtype), t) for n, t in features)
         hazards = self._hazards(flags, cell)
         if frozen:
-            from nb2feast.freeze import mark_frozen
             from nb2feast.hazards.freeze import find_freezable
+            from nb2feast.repo.freeze import mark_frozen
 
             hazards = tuple(mark_frozen(hazards, flags.name, find_freezable(cell, input_frame)))
         # verify's run hands frames over (capture) and leaves the user's sidecar alone
@@ -234,7 +234,7 @@ class FeatureMagics(Magics):
 
     def _check(self, flags: FeatureFlags, frame, before: list[str]) -> list[tuple[str, str]]:
         """The checks export makes when it computes types, made as the cell runs."""
-        from nb2feast.infer import batch_features, frame_columns
+        from nb2feast.repo.infer import batch_features, frame_columns
 
         if not _is_frame(frame):
             raise UsageError(
@@ -255,7 +255,7 @@ class FeatureMagics(Magics):
 
     def _warn_keys(self, flags: FeatureFlags, frame) -> None:
         """A key Feast cannot store is export's refusal; the notebook keeps running."""
-        from nb2feast.infer import check_entity_key
+        from nb2feast.repo.infer import check_entity_key
 
         for key in flags.entities:
             try:
@@ -283,8 +283,8 @@ class FeatureMagics(Magics):
             return ()
 
     def _record(self, flags, line, cell, frame, features, frozen) -> str | None:
-        from nb2feast.export import sidecar_key
-        from nb2feast.infer import column_type, sidecar_path
+        from nb2feast.repo.export import sidecar_key
+        from nb2feast.repo.infer import column_type, sidecar_path
 
         source_text = f"%%feature {line.strip()}\n{cell}"
         notebook = notebook_path(self.shell.user_ns, self.notebook)
@@ -333,8 +333,8 @@ class FeatureMagics(Magics):
         """`%feature_verify [REPO]`: verify the current notebook against its repository."""
         from IPython.display import HTML
 
-        from nb2feast.report import render_html
-        from nb2feast.verify import verify_notebook
+        from nb2feast.proof.report import render_html
+        from nb2feast.proof.verify import verify_notebook
 
         notebook = notebook_path(self.shell.user_ns, self.notebook)
         if notebook is None:
@@ -353,8 +353,8 @@ def _frozen_statistics(flags, cell, input_frame, ns, notebook) -> dict | None:
     """`--freeze`: the cell's whole-frame statistics on the notebook's data, before it runs."""
     from datetime import datetime
 
-    from nb2feast.freeze import compute_values
     from nb2feast.hazards.freeze import find_freezable
+    from nb2feast.repo.freeze import compute_values
 
     if not flags.on_demand or input_frame is None:
         raise UsageError(f"%%feature {flags.name}: --freeze applies to on-demand cells")
@@ -377,7 +377,7 @@ def _is_frame(value) -> bool:
 
 def _names(cell: str) -> tuple[list[str], list]:
     """(names the cell reads before binding them, in order; its statements' nodes)."""
-    from nb2feast.analyze import analyze_cell
+    from nb2feast.notebook.analyze import analyze_cell
 
     try:
         _, statements = analyze_cell(

@@ -210,18 +210,18 @@ class ParityReport:
     cells: tuple[tuple[str, int], ...] = ()  # (view, cell index), for annotations
 
     def status(self, view: ViewParity) -> ViewStatus:
-        from nb2feast.report import view_status
+        from nb2feast.proof.report import view_status
 
         return view_status(view, self.hazards)
 
     @property
     def ok(self) -> bool:
-        from nb2feast.report import report_ok
+        from nb2feast.proof.report import report_ok
 
         return report_ok(self)
 
     def to_dict(self) -> dict:
-        from nb2feast.report import headline
+        from nb2feast.proof.report import headline
 
         views = []
         for view in self.views:

@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from helpers import copy_example  # noqa: E402
 
-from nb2feast.export import export_notebooks  # noqa: E402
+from nb2feast.repo.export import export_notebooks  # noqa: E402
 
 GOLDEN = {"churn": "churn.ipynb"}
 

@@ -33,7 +33,6 @@ from nb2feast.errors import UserError
 from nb2feast.hazards._base import CellContext, HazardVisitor
 from nb2feast.hazards._notebook import (
     NotebookView,
-    neutralize_magics,
     notebook_view,
     python_text,
     summarize_cell,
@@ -46,9 +45,10 @@ from nb2feast.hazards.nondeterministic import NondeterministicVisitor
 from nb2feast.hazards.notebook_state import NotebookStateVisitor
 from nb2feast.hazards.timezone import TimezoneVisitor
 from nb2feast.model import FeatureCell, FeatureFlags, Hazard, NotebookCell
+from nb2feast.notebook.cst import neutralize_magics
 
 if TYPE_CHECKING:
-    from nb2feast.analyze import Statement
+    from nb2feast.notebook.analyze import Statement
 
 __all__ = ["DETECTORS", "SLICE_DETECTORS", "detect_hazards"]
 
@@ -168,7 +168,7 @@ def _cell_hazards(feature_cell: FeatureCell, cells: Sequence[NotebookCell]) -> t
 
 def _trace_slice(feature_cell: FeatureCell, cells: Sequence[NotebookCell]) -> tuple[Statement, ...]:
     """The support and loading statements `extract` traces the view to; none when it cannot."""
-    from nb2feast.extract import extract_views
+    from nb2feast.notebook.extract import extract_views
 
     if feature_cell.cell not in cells:  # the magic: the running cell is not in history yet
         cells = [*cells, feature_cell.cell]

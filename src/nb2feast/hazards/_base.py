@@ -18,8 +18,8 @@ from libcst.metadata import (
 )
 
 from nb2feast.hazards._notebook import NotebookView
-from nb2feast.hazards._scope import FastScopeProvider
 from nb2feast.model import FeatureCell, Hazard, Severity
+from nb2feast.notebook.cst import FastScopeProvider
 
 ROW_WISE_AXIS = m.Integer("1") | m.SimpleString("'columns'") | m.SimpleString('"columns"')
 

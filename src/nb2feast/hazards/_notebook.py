@@ -12,9 +12,7 @@ analysis, so both paths give the same summary.
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,12 +21,9 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ImportAssignment, MetadataWrapper
 
-from nb2feast.hazards._scope import FastScopeProvider
 from nb2feast.model import FeatureCell, NotebookCell
+from nb2feast.notebook.cst import FastScopeProvider, neutralize_magics, parse_cell_code
 
-_MAGIC_LINE = re.compile(
-    r"^(?P<indent>\s*)(?:[%!]|(?P<target>[A-Za-z_][\w.]*)\s*=\s*[%!]|[\w.]+\?{1,2}\s*$)"
-)
 _PYTHON_CELL_MAGICS = ("%%feature", "%%time", "%%timeit", "%%capture", "%%prun")
 _OPAQUE_SOURCE = re.compile(r"^\s*%(?:run|store|sql|R)\b|\bexec\(|\bglobals\(\)", re.MULTILINE)
 _CONTAINER = (
@@ -50,42 +45,6 @@ _CONTAINER = (
 )
 # Conventional aliases assumed when no cell imports them (the notebook would not run otherwise).
 _CONVENTIONS = {"pd": "import pandas as pd", "np": "import numpy as np"}
-
-
-def _starts_statement(prefix: str) -> bool:
-    """Whether code after `prefix` begins a new statement (not inside brackets, strings or `\\`)."""
-    try:
-        for _ in tokenize.generate_tokens(io.StringIO(prefix).readline):
-            pass
-    except tokenize.TokenError:
-        return False
-    except SyntaxError:
-        return True
-    return True
-
-
-def neutralize_magics(source: str) -> str:
-    """Replace IPython `%magic`, `!shell` and `x?` lines by `pass`, keeping line numbers.
-
-    `x = %magic` and `x = !cmd` become `x = None`, so the name stays bound.
-    Only lines that start a statement are magics: a `% 3` continuing an expression or a
-    line inside a triple-quoted string stays as written.
-    """
-    lines = source.split("\n")
-    for i, line in enumerate(lines):
-        match = _MAGIC_LINE.match(line)
-        if match and _starts_statement("\n".join(lines[:i]) + "\n" if i else ""):
-            target = match["target"]
-            lines[i] = match["indent"] + (f"{target} = None" if target else "pass")
-    return "\n".join(lines)
-
-
-def parse_cell_code(source: str) -> cst.Module:
-    """Parse cell code with magics neutralized; else the raw text (`%` may be a modulo)."""
-    try:
-        return cst.parse_module(neutralize_magics(source))
-    except cst.ParserSyntaxError:
-        return cst.parse_module(source)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from nb2feast.model import CellRef, FeatureCell, Hazard
 
 if TYPE_CHECKING:
-    from nb2feast.analyze import Statement
+    from nb2feast.notebook.analyze import Statement
 
 DESCRIPTION = "As-of joins on a column whose time zone an earlier statement dropped."
 

@@ -22,7 +22,7 @@ from nb2feast.hazards._notebook import NotebookView
 from nb2feast.model import FeatureCell, Hazard
 
 if TYPE_CHECKING:
-    from nb2feast.analyze import Statement
+    from nb2feast.notebook.analyze import Statement
 
 DESCRIPTION = "Columns named like arrival stamps in a batch view that declares no --created."
 

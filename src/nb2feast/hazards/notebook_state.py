@@ -15,8 +15,8 @@ from libcst.metadata import PositionProvider
 
 from nb2feast.hazards._base import HazardVisitor
 from nb2feast.hazards._notebook import NotebookView
-from nb2feast.hazards._scope import FastScopeProvider
 from nb2feast.model import FeatureCell
+from nb2feast.notebook.cst import FastScopeProvider
 
 DESCRIPTION = "Globals redefined later, reads of files or the network, mutation of globals."
 

@@ -2,7 +2,7 @@
 
 Handlers resolve a request to a `Target` (a notebook and its feature repository, both
 inside the server root) and call `cells` or `promote` here; these are thin shells over
-the pipeline's entry points in `nb2feast.export` and `nb2feast.verify`.
+the pipeline's entry points in `nb2feast.repo.export` and `nb2feast.proof.verify`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ MANIFEST_FILE = "nb2feast.json"
 
 # A cell's badge: the first status in this order that applies to it wins.
 STATUS_ORDER = ("error", "mismatch", "hazards", "stale", "not exported", "parity ok", "exported")
-# The report's per-view verdict (nb2feast.report.view_status) as the panel's badge.
+# The report's per-view verdict (nb2feast.proof.report.view_status) as the panel's badge.
 BADGE_OF_STATUS = {
     "error": "error",
     "stale": "stale",
@@ -191,7 +191,7 @@ def cells(target: Target) -> dict[str, Any]:
 
 
 def _cells(target: Target) -> dict[str, Any]:
-    from nb2feast import export
+    from nb2feast.repo import export
 
     summaries = [to_json(s) for s in export.feature_cell_summaries(target.notebook)]
     repo_state = export.repo_status(target.notebook, target.repo)
@@ -217,7 +217,7 @@ def promote(target: Target, cell_id: str | None = None) -> dict[str, Any]:
 
 
 def _promote(target: Target, cell_id: str | None) -> dict[str, Any]:
-    from nb2feast import export
+    from nb2feast.repo import export
 
     if cell_id is not None:
         ids = {

@@ -17,11 +17,11 @@ from functools import cached_property
 import libcst as cst
 import libcst.matchers as m
 
-from nb2feast.analyze import READ_FUNCTIONS, Statement, analyze_cell
-from nb2feast.dataflow import ResultFrame, find_result_frame
 from nb2feast.errors import UserError
 from nb2feast.model import FeatureCell, NotebookCell
-from nb2feast.select import is_feature_cell
+from nb2feast.notebook.analyze import READ_FUNCTIONS, Statement, analyze_cell
+from nb2feast.notebook.dataflow import ResultFrame, find_result_frame
+from nb2feast.notebook.select import is_feature_cell
 
 _BUILTINS = frozenset(dir(builtins)) | {"display", "get_ipython", "In", "Out", "__file__"}
 

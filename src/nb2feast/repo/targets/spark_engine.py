@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nb2feast.targets.spark import TARGET
+from nb2feast.repo.targets.spark import TARGET
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkFrame

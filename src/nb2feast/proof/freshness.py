@@ -60,7 +60,7 @@ def export_command(notebooks: Sequence[Path], repo: Path) -> str:
 
 def notebook_drift(notebooks: Sequence[Path], repo: Path, manifest: Manifest) -> Freshness:
     """Views whose generated files or manifest entry differ from what export writes now."""
-    from nb2feast.export import export_notebooks
+    from nb2feast.repo.export import export_notebooks
 
     result = export_notebooks(list(notebooks), repo, check=True)
     fix = f"run `{export_command(notebooks, repo)}`, then `nb2feast materialize {repo}`"

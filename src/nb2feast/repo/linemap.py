@@ -15,8 +15,8 @@ from pathlib import Path
 import libcst as cst
 
 from nb2feast.errors import UserError
-from nb2feast.extract import ViewSpec
 from nb2feast.model import CellRef
+from nb2feast.notebook.extract import ViewSpec
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ LineMap = tuple[LineSpan, ...]
 
 
 def _chunks(spec: ViewSpec) -> list[tuple[str, object]]:
-    from nb2feast.render import _statement_code, _support_code  # the texts render emits
+    from nb2feast.repo.render import _statement_code, _support_code  # the texts render emits
 
     support = sorted((*spec.support, *spec.loading_support), key=lambda s: s.order)
     chunks = [(_support_code(s.node), s) for s in support]
@@ -120,7 +120,7 @@ def maps_for_views(texts: Mapping[str, str], views: Sequence[ViewSpec]) -> dict[
 def maps_for_repo(repo: Path, manifest: Mapping) -> dict[str, LineMap]:
     """Line maps of a written repository, from its notebooks as they are now (best effort:
     a notebook that no longer reads maps nothing, and errors then name the view's cell)."""
-    from nb2feast.export import load_notebook
+    from nb2feast.repo.export import load_notebook
 
     texts = {
         path.relative_to(repo).as_posix(): path.read_text()

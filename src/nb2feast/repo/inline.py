@@ -18,9 +18,9 @@ from pathlib import Path
 import libcst as cst
 import libcst.matchers as m
 
-from nb2feast.analyze import Statement, analyze_cell
 from nb2feast.errors import UserError
 from nb2feast.model import CellRef
+from nb2feast.notebook.analyze import Statement, analyze_cell
 
 _BUILTINS = frozenset(dir(builtins))
 

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nb2feast.compare import json_value, values_equal
 from nb2feast.hazards._clock import ClockTrace, trace_clock
 from nb2feast.hazards.late_arrival import is_arrival_name
 from nb2feast.model import Hazard
+from nb2feast.proof.compare import json_value, values_equal
 
 CODE = "NB2F310"
 CUT_QUANTILES = (0.25, 0.5, 0.75)
@@ -858,8 +858,8 @@ def check_repo(
     A view whose module or inputs cannot be loaded, or that does not run on them, gets an
     NB2F312 warning (time travel could not check it); parity reports the broken transform.
     """
-    from nb2feast.infer import TRANSFORM_LOCK
-    from nb2feast.materialize import load_repo_transforms
+    from nb2feast.repo.infer import TRANSFORM_LOCK
+    from nb2feast.repo.materialize import load_repo_transforms
 
     say = progress or (lambda _message: None)
     batch = [v for v in views if v.get("kind") == "batch"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from nb2feast.targets._base import SourceParts, Target
+from nb2feast.repo.targets._base import SourceParts, Target
 
 SETTINGS = ("ACCOUNT", "USER", "PASSWORD", "ROLE", "WAREHOUSE", "DATABASE")
 ENV = tuple(f"NB2FEAST_SNOWFLAKE_{setting}" for setting in SETTINGS)

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 
 from nb2feast.errors import UserError
 from nb2feast.model import Manifest
-from nb2feast.targets import local, redis, snowflake, spark
-from nb2feast.targets._base import Engine, SourceParts, Target
+from nb2feast.repo.targets import local, redis, snowflake, spark
+from nb2feast.repo.targets._base import Engine, SourceParts, Target
 
 TARGETS: dict[str, Target] = {
     t.name: t for t in (local.TARGET, redis.TARGET, spark.TARGET, snowflake.TARGET)

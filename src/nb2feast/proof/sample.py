@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nb2feast.compare import ROW_ID
+from nb2feast.proof.compare import ROW_ID
 
 ENTITY_TS = "event_timestamp"
 

@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from nb2feast.errors import UserError
-from nb2feast.extract import ViewSpec
-from nb2feast.linemap import LineMap, transform_failure
 from nb2feast.model import CellRef, Column, FeatureFlags
-from nb2feast.types import feast_type_for_values
+from nb2feast.notebook.extract import ViewSpec
+from nb2feast.repo.linemap import LineMap, transform_failure
+from nb2feast.repo.types import feast_type_for_values
 
 SIDECAR_SUFFIX = ".nb2feast.json"
 TRANSFORM_LOCK = threading.Lock()  # transforms chdir to their notebook's folder while loading

@@ -20,7 +20,7 @@ from nb2feast.errors import UserError
 from nb2feast.model import CellRef
 
 if TYPE_CHECKING:
-    from nb2feast.extract import ViewSpec
+    from nb2feast.notebook.extract import ViewSpec
 
 # Methods whose value depends on other rows: fine per entity, wrong over the whole frame.
 CROSS_ROW = frozenset(

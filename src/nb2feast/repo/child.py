@@ -120,7 +120,7 @@ class TransformRunner:
             raise RuntimeError("TransformRunner.load() was never called")
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        command = [sys.executable, "-m", "nb2feast.child", str(to_child_r), str(from_child_w)]
+        command = [sys.executable, "-m", "nb2feast.repo.child", str(to_child_r), str(from_child_w)]
         self._process = subprocess.Popen(
             command,
             cwd=self.cwd,
@@ -226,7 +226,7 @@ class _Child:
         self._maps: dict | None = None
 
     def load(self, payload: tuple[dict[str, str], str, tuple[Any, ...]]) -> None:
-        from nb2feast.infer import load_transforms
+        from nb2feast.repo.infer import load_transforms
 
         self.transforms, repo, self.views = payload
         self.package = load_transforms(self.transforms, Path(repo))
@@ -234,19 +234,19 @@ class _Child:
 
     def line_maps(self) -> dict:
         """Generated lines -> notebook cells and lines, to place a failing transform's error."""
-        from nb2feast.linemap import maps_for_views
+        from nb2feast.repo.linemap import maps_for_views
 
         if self._maps is None:
             self._maps = maps_for_views(self.transforms, list(self.views))
         return self._maps
 
     def frame(self, view: Any) -> Any:
-        from nb2feast.infer import run_build
+        from nb2feast.repo.infer import run_build
 
         return run_build(self.package, view, self.frames, self.line_maps)
 
     def batch(self, job: ViewJob) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
-        from nb2feast.infer import batch_features, check_entity_key, frame_columns
+        from nb2feast.repo.infer import batch_features, check_entity_key, frame_columns
 
         view = job.view
         frame = self.frame(view)
@@ -258,7 +258,7 @@ class _Child:
         return features, keys
 
     def on_demand(self, job: ViewJob) -> tuple[Column, ...]:
-        from nb2feast.infer import on_demand_columns
+        from nb2feast.repo.infer import on_demand_columns
 
         frames = {}
         for source in job.upstream:
@@ -269,7 +269,7 @@ class _Child:
         return on_demand_columns(self.package, job.view, frames, self.line_maps)
 
     def freeze(self, job: ViewJob) -> tuple[dict, int]:
-        from nb2feast.freeze import compute_values
+        from nb2feast.repo.freeze import compute_values
 
         view = job.view
         module = getattr(self.package, view.name)

@@ -25,8 +25,8 @@ import libcst.matchers as m
 from libcst.helpers import parse_template_statement
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from nb2feast import pyudf_runtime
-from nb2feast.pyudf_rules import (
+from nb2feast.repo import pyudf_runtime
+from nb2feast.repo.pyudf_rules import (
     ATTRIBUTES,
     BINARY,
     BUILTINS,

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from nb2feast.model import ParityFeature
-from nb2feast.types import feast_type_for_dtype
+from nb2feast.repo.types import feast_type_for_dtype
 
 ROW_ID = "nb2feast_row_id"
 MAX_EXAMPLES = 5

@@ -1,12 +1,12 @@
 """`nb2feast verify`: prove on sample data that Feast serves what the notebook computes now.
 
 In order: is the repository what `export` writes from the notebook as it is now, and was
-Feast's registry built from these files (`nb2feast.freshness`)? Then the notebook runs in
+Feast's registry built from these files (`nb2feast.proof.freshness`)? Then the notebook runs in
 a fresh kernel with `NB2FEAST_CAPTURE_DIR` set, so every `%%feature` cell leaves the rows
 it read and produced behind; for each view the same rows go through Feast (offline, and
 online after materializing) and Feast's answer is compared with the cell's own output: the
 notebook is the oracle, the generated modules are what is under test. Batch views are
-time-travelled (`nb2feast.timetravel`). A phase that raises is reported on its view; the
+time-travelled (`nb2feast.proof.timetravel`). A phase that raises is reported on its view; the
 other views are still checked. Only `run_notebook` and `FeastSession` touch a kernel or
 Feast; sampling, the notebook's point-in-time answer and the comparison are pure.
 """
@@ -29,10 +29,8 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 
-from nb2feast.compare import ROW_ID, Comparison, FeatureToCheck, compare_frames, values_equal
 from nb2feast.errors import UserError
 from nb2feast.feast_compat import feast_sqlite_converters
-from nb2feast.freshness import Freshness, notebook_drift, read_applied, served_drift
 from nb2feast.model import (
     CAPTURE_ENV,
     NOTEBOOK_ENV,
@@ -47,14 +45,16 @@ from nb2feast.model import (
     ViewError,
     ViewParity,
 )
-from nb2feast.sample import (
+from nb2feast.proof.compare import ROW_ID, Comparison, FeatureToCheck, compare_frames, values_equal
+from nb2feast.proof.freshness import Freshness, notebook_drift, read_applied, served_drift
+from nb2feast.proof.sample import (
     ENTITY_TS,
     latest_per_key,
     point_in_time,
     stratified_entity_rows,
     stratified_input_rows,
 )
-from nb2feast.targets import repo_target
+from nb2feast.repo.targets import repo_target
 
 CELL_TIMEOUT_SECONDS = 1800
 # Online lookups cost per row (unlike the offline join), so they get a capped sample.
@@ -132,7 +132,7 @@ def verify_notebook(
         else:
             say("building the feature tables and running feast apply")
             try:
-                from nb2feast.materialize import apply_repo
+                from nb2feast.repo.materialize import apply_repo
 
                 apply_repo(repository.path)
                 notes.append(
@@ -461,7 +461,7 @@ class _Run:
     def transform_package(self) -> ModuleType:
         """The repository's transforms package, imported once (modules import each other)."""
         if self.transforms is None:
-            from nb2feast.materialize import load_repo_transforms
+            from nb2feast.repo.materialize import load_repo_transforms
 
             self.transforms = load_repo_transforms(self.repo)
         return self.transforms
@@ -824,8 +824,8 @@ class _Run:
 
     def time_travel(self, states: dict[str, _State]) -> tuple[Hazard, ...]:
         """NB2F310 hazards of every batch view; a view whose transform raises gets the error."""
-        from nb2feast.infer import TRANSFORM_LOCK
-        from nb2feast.timetravel import could_not_check, module_source, time_travel_hazards
+        from nb2feast.proof.timetravel import could_not_check, module_source, time_travel_hazards
+        from nb2feast.repo.infer import TRANSFORM_LOCK
 
         batch = [v for v in self.views.values() if v.kind == "batch"]
         if not batch:

@@ -14,10 +14,10 @@ from dataclasses import replace
 
 import libcst as cst
 
-from nb2feast.analyze import analyze_cell
-from nb2feast.extract import ViewSpec
 from nb2feast.hazards.freeze import FreezeTarget, apply_freeze, find_freezable
 from nb2feast.model import Hazard
+from nb2feast.notebook.analyze import analyze_cell
+from nb2feast.notebook.extract import ViewSpec
 
 
 def body_source(view: ViewSpec) -> str:

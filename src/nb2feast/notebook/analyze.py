@@ -14,8 +14,8 @@ import libcst.matchers as m
 from libcst.metadata import GlobalScope, MetadataWrapper, PositionProvider
 
 from nb2feast.errors import UserError
-from nb2feast.hazards._scope import FastScopeProvider
 from nb2feast.model import CellRef
+from nb2feast.notebook.cst import FastScopeProvider
 
 READ_FUNCTIONS = re.compile(
     r"^read_(parquet|csv|json|feather|excel|orc|table|pickle|sql|sql_query|sql_table|fwf|hdf|xml|spss|sas|stata)$"

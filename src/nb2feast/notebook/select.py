@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nb2feast.errors import UserError
-from nb2feast.flags import parse_flags
 from nb2feast.model import FeatureCell, NotebookCell
+from nb2feast.notebook.flags import parse_flags
 
 MAGIC = "%%feature"
 

@@ -19,11 +19,11 @@ import libcst.matchers as m
 from libcst.helpers import parse_template_module
 
 from nb2feast import __version__
-from nb2feast.extract import ViewSpec
 from nb2feast.model import Column
 from nb2feast.names import comment_text, docstring_literal, name_problem
-from nb2feast.targets import SourceParts, Target, get_target
-from nb2feast.types import FEAST_TYPES
+from nb2feast.notebook.extract import ViewSpec
+from nb2feast.repo.targets import SourceParts, Target, get_target
+from nb2feast.repo.types import FEAST_TYPES
 
 HASH_PREFIX = "nb2feast-sha256: "
 

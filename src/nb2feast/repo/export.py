@@ -14,26 +14,26 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nb2feast import __version__
-from nb2feast.child import DEFAULT_TIMEOUT, ExecutionRefused, TransformRunner, ViewJob
 from nb2feast.errors import UserError
-from nb2feast.extract import ViewSpec, extract_views
-from nb2feast.freeze import freeze_targets, freeze_view, mark_frozen
-from nb2feast.infer import read_sidecar, sidecar_path, source_key
-from nb2feast.inline import inline_local_code, local_modules
 from nb2feast.model import Column, ExportResult, FeatureCell, Hazard, NotebookCell
 from nb2feast.names import check_unique_names, comment_text, escape_text
-from nb2feast.read import read_notebook
-from nb2feast.render import (
+from nb2feast.notebook.extract import ViewSpec, extract_views
+from nb2feast.notebook.read import read_notebook
+from nb2feast.notebook.select import select_feature_cells
+from nb2feast.repo.child import DEFAULT_TIMEOUT, ExecutionRefused, TransformRunner, ViewJob
+from nb2feast.repo.freeze import freeze_targets, freeze_view, mark_frozen
+from nb2feast.repo.infer import read_sidecar, sidecar_path, source_key
+from nb2feast.repo.inline import inline_local_code, local_modules
+from nb2feast.repo.render import (
     ViewPlan,
     plan_entities,
     render_repo,
     render_transform,
     render_transforms_init,
 )
-from nb2feast.select import select_feature_cells
-from nb2feast.targets import Target, get_target
-from nb2feast.types import FEAST_TO_DTYPE, FEAST_TYPES
-from nb2feast.write import (
+from nb2feast.repo.targets import Target, get_target
+from nb2feast.repo.types import FEAST_TO_DTYPE, FEAST_TYPES
+from nb2feast.repo.write import (
     MANIFEST,
     hand_edited,
     locked,
@@ -239,7 +239,7 @@ def check_recorded(entry: dict, view: ViewSpec, sidecar: str) -> dict:
 
 class _Typer:
     """Columns per view: from the sidecar when it is fresh, else from running the generated
-    transforms in a child process (`nb2feast.child`), never in this one."""
+    transforms in a child process (`nb2feast.repo.child`), never in this one."""
 
     def __init__(self, notebooks: Sequence[_Notebook], runner: TransformRunner) -> None:
         self.sidecars = {nb.path: read_sidecar(nb.path).get("views", {}) for nb in notebooks}
@@ -325,7 +325,7 @@ def compile_served_view(plan: ViewPlan, input_dtypes: Mapping[str, str] | None =
     """The served on-demand view in python mode where the cell compiles row-wise; else
     pandas mode, saying why (the cell's line and the construct). `input_dtypes`: the
     dtypes of the input columns (pandas' null rules depend on them)."""
-    from nb2feast.compile_python import NotCompilable, compile_python_udf  # imports pandas
+    from nb2feast.repo.compile_python import NotCompilable, compile_python_udf  # imports pandas
 
     view = plan.spec
     try:
@@ -552,7 +552,7 @@ def _export(
             fix="mark a cell that builds features with %%feature NAME --entity KEY",
         )
     if stack.engine == "spark":
-        from nb2feast.targets.partition import require_partitionable
+        from nb2feast.repo.targets.partition import require_partitionable
 
         for view in (v for nb in loaded for v in nb.views if not v.flags.on_demand):
             require_partitionable(view)

@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nb2feast.errors import UserError
-from nb2feast.infer import TRANSFORM_LOCK, load_transforms
-from nb2feast.targets import repo_target
-from nb2feast.write import MANIFEST
+from nb2feast.repo.infer import TRANSFORM_LOCK, load_transforms
+from nb2feast.repo.targets import repo_target
+from nb2feast.repo.write import MANIFEST
 
 
 def read_manifest(repo: Path) -> dict:
@@ -71,7 +71,7 @@ def build_feature_tables(
             except UserError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the user's code failed: point at the cell
-                from nb2feast.linemap import maps_for_repo, transform_failure
+                from nb2feast.repo.linemap import maps_for_repo, transform_failure
 
                 where = f"{view['notebook']}: cell {view['cell_index']} (id {view['cell_id']})"
                 raise transform_failure(
@@ -100,7 +100,7 @@ def _build(repo: Path, module, view: dict, engine: str):
     """The view's feature table on the repository's engine: the cell in one pandas process,
     or per entity key on Spark (`groupBy(entity).applyInPandas`)."""
     if engine == "spark":
-        from nb2feast.targets.spark_engine import build_with_spark
+        from nb2feast.repo.targets.spark_engine import build_with_spark
 
         return build_with_spark(repo, module, view, table_columns(view))
     return module.build()
@@ -125,7 +125,7 @@ def apply_repo(repo: Path, progress: Callable[[str], None] | None = None) -> dic
     if progress:
         progress("feast apply")
     feast_apply(repo)
-    from nb2feast.freshness import record_applied
+    from nb2feast.proof.freshness import record_applied
 
     record_applied(repo)  # verify tells a registry built from other files by these
     return tables

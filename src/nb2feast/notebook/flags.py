@@ -9,7 +9,7 @@ import shlex
 from nb2feast.errors import UserError
 from nb2feast.model import FeatureFlags
 from nb2feast.names import MAX_NAME, check_name, escape_text
-from nb2feast.types import feast_type_name
+from nb2feast.repo.types import feast_type_name
 
 _TTL = re.compile(r"^(?P<n>[0-9]{1,15})(?P<unit>[smhdw]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from nb2feast.targets._base import SourceParts, Target
+from nb2feast.repo.targets._base import SourceParts, Target
 
 SPARK_MASTER = "NB2FEAST_SPARK_MASTER"
 DEFAULT_MASTER = "local[*]"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from nb2feast.errors import UserError
 from nb2feast.names import escape_text
-from nb2feast.render import is_hand_edited, split_header
+from nb2feast.repo.render import is_hand_edited, split_header
 
 MANIFEST = "nb2feast.json"
 MANIFEST_HASH = "sha256"  # the manifest's own content hash (JSON has no comment header)

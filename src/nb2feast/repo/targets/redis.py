@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nb2feast.targets._base import Target
+from nb2feast.repo.targets._base import Target
 
 REDIS_URL = "NB2FEAST_REDIS_URL"
 

@@ -1,0 +1,1 @@
+"""What the notebook says: reading, selecting, analysing and extracting feature cells."""

@@ -1,0 +1,2 @@
+"""Proof that Feast serves what the notebook computes: verify, sampling, comparing,
+time travel, freshness, the report."""

@@ -1,0 +1,2 @@
+"""The Feast repository made from the notebook: types, freezing, compiling, rendering,
+writing, materializing, targets."""
