@@ -178,3 +178,14 @@ def test_timestamps_compare_as_instants_and_tz_drift_is_visible() -> None:
     assert same.tolist() == [True, True]
     shifted, _ = values_equal(naive, aware + pd.Timedelta(seconds=1), "datetime64[ns]", rtol=0, atol=0)
     assert shifted.tolist() == [False, True]
+
+
+def test_an_object_column_of_bools_with_missing_values_is_bool_not_drift() -> None:
+    # Given an object column holding True/False/None that Feast declares Bool
+    expected = pd.DataFrame({"flag": pd.Series([True, None, False], dtype=object)})
+    expected.index.name = ROW_ID
+    actual = pd.DataFrame({ROW_ID: [0, 1, 2], "flag": pd.Series([True, None, False], dtype=object)})
+    # When compared
+    (feature,) = compare_frames(expected, actual, [FeatureToCheck("flag", "object", "Bool")]).features
+    # Then it is ok: the notebook's values are Bool too
+    assert feature.ok and feature.feast_type_notebook == "Bool"

@@ -1012,3 +1012,22 @@ def test_the_issue_cell_is_served_in_python_mode_and_verify_proves_it(tmp_path, 
     for check in checks.values():
         assert check["rows_returned"] == check["rows_expected"] > 250  # online: one per key
         assert all(f["ok"] for f in check["features"])
+
+
+def test_float32_and_int32_features_leave_the_udf_as_32_bit_scalars():
+    # Feast infers a python-mode view's schema from the Python types of what the udf returns
+    # at `feast apply`; a Python float reads as Float64 and fails a declared Float32.
+    body = 'df["ratio"] = df["a"] * df["b"]\ndf["n"] = df["c"] + 1\n'
+    rows = {"a": [1.5, None, 2.0], "b": [2.0, 3.0, float("nan")], "c": [1, 2, 3]}
+    # Given the features declared Float32 and Int32
+    typed = _as_feast_does(
+        _compile(body, "df", ["ratio", "n"], feast_types={"ratio": "Float32", "n": "Int32"})
+    )(rows)
+    # Then the values are numpy's 32-bit scalars, missing values stay missing
+    assert [type(v) for v in typed["ratio"]] == [np.float32] * 3
+    assert typed["ratio"][0] == np.float32(3.0) and all(np.isnan(typed["ratio"][1:]))
+    assert [type(v) for v in typed["n"]] == [np.int32] * 3
+    # And without declared types they are plain Python values, as before
+    plain = _as_feast_does(_compile(body, "df", ["ratio", "n"]))(rows)
+    assert [type(v) for v in plain["ratio"]] == [float] * 3
+    assert [type(v) for v in plain["n"]] == [int] * 3

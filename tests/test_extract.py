@@ -1,6 +1,5 @@
 """Extraction: each feature cell's inputs traced back through the notebook (LibCST scopes)."""
 
-from pathlib import Path
 
 import pytest
 

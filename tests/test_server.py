@@ -437,3 +437,24 @@ def test_apply_repo_runs_in_a_child_process_and_fails_in_one_line(tmp_path: Path
         core.apply_repo(tmp_path)
     assert "not an nb2feast repository" in refused.value.message
     assert os.getcwd() == cwd
+
+
+@pytest.mark.parametrize("verb", ["GET", "POST"])
+async def test_a_manifest_naming_a_notebook_outside_the_root_is_refused(
+    jp_fetch, fake, notebook, outside, verb
+) -> None:
+    # Given a shared repository whose manifest names a notebook outside the server root
+    repo = notebook.parent / "feature_repo"
+    repo.mkdir()
+    (repo / "nb2feast.json").write_text(json.dumps({"notebooks": [str(outside)], "views": []}))
+    # When the notebook beside it is listed or promoted
+    if verb == "GET":
+        code, body = await fetch_json(
+            jp_fetch, "nb2feast", "cells", params={"path": "proj/churn.ipynb"}
+        )
+    else:
+        code, body = await promote(jp_fetch, {"path": "proj/churn.ipynb"})
+    # Then it is refused before anything is read or written
+    assert code == 403
+    assert "outside the server root" in body["error"]["message"]
+    assert fake.calls == []

@@ -117,3 +117,22 @@ def test_verify_reports_a_server_that_lost_its_data(
     offline = [c["ok"] for v in report["views"] for c in v["checks"] if c["path"] == "offline"]
     assert online["customer_30d"] is False and online["customer_profile"] is False
     assert all(offline)
+
+
+@pytest.mark.parametrize("name", ["orders.ipynb", "feast_quickstart.ipynb"])
+def test_the_other_examples_verify_clean_on_redis(
+    redis: RedisServer,
+    name: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    # Given another example notebook exported for the redis target and loaded online
+    notebook = copy_example(tmp_path, name)
+    repo = tmp_path / "feature_repo"
+    assert main(["export", str(notebook), "--out", str(repo), "--target", "redis"]) == 0
+    assert main(["materialize", str(repo), "--online"]) == 0
+    # When verify runs against the real server
+    code, report = _verify(notebook, repo, capsys)
+    # Then every view is ok, the online checks included
+    assert code == 0, json.dumps(report)[-3000:]
+    assert any(c["path"] == "online" for v in report["views"] for c in v["checks"])

@@ -131,3 +131,23 @@ def test_a_parquet_input_is_read_by_spark_itself(
     got = got.sort_values(order).reset_index(drop=True)
     expected["event_timestamp"] = expected["event_timestamp"].astype(got["event_timestamp"].dtype)
     pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("name", ["orders.ipynb", "feast_quickstart.ipynb"])
+def test_the_other_examples_verify_clean_on_spark(
+    spark_env: None, name: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # Given another example notebook exported for the spark target, its tables built on Spark
+    notebook = copy_example(tmp_path, name)
+    repo = tmp_path / "feature_repo"
+    assert main(["export", str(notebook), "--out", str(repo), "--target", "spark"]) == 0
+    assert main(["materialize", str(repo)]) == 0
+    # When verify runs on Feast's Spark offline store
+    capsys.readouterr()
+    code = main(
+        ["verify", str(notebook), "--repo", str(repo), "--format", "json", "--sample", "200"]
+    )
+    report = json.loads(capsys.readouterr().out)
+    # Then every view is ok and the batch views say Spark built them
+    assert code == 0, json.dumps(report)[-3000:]
+    assert {v["engine"] for v in report["views"] if v["kind"] == "batch"} == {"spark"}

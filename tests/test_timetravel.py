@@ -318,7 +318,7 @@ def run_travel_example(block: str) -> tuple[tuple[Hazard, ...], set[str] | None]
     namespace: dict = {"pd": pd, "np": np}
     for source in sources:
         if source is not feature:
-            exec(source, namespace)  # noqa: S102 - the catalogue's own example code
+            exec(source, namespace)  # the catalogue's own example code
     magic, _, body = feature.partition("\n")
     flags = parse_flags(magic.removeprefix("%%feature"))
     named = set(re.findall(r"\w+", body))
@@ -326,7 +326,7 @@ def run_travel_example(block: str) -> tuple[tuple[Hazard, ...], set[str] | None]
 
     def transform(**inputs: pd.DataFrame) -> pd.DataFrame:
         scope = {**namespace, **inputs}
-        exec(body, scope)  # noqa: S102
+        exec(body, scope)
         return scope[flags.name]
 
     keys = {*flags.entities, flags.timestamp, flags.created}
@@ -476,7 +476,10 @@ def test_a_timestamp_the_cell_remakes_from_another_column_is_cut_by_that_column(
 
     # Given an input with an event_timestamp, and a cell that stamps rows by arrival instead
     columns = {"orders": ["event_timestamp", "created", "amount"]}
-    cell = 'out = orders.drop(columns="event_timestamp").rename(columns={"created": "event_timestamp"})'
+    cell = (
+        'out = orders.drop(columns="event_timestamp")'
+        '.rename(columns={"created": "event_timestamp"})'
+    )
     # Then the clock is `created`; a conversion of the column itself stays the input's column
     assert trace_clock(cell, "event_timestamp", columns).columns == {"created"}
     cell = 'orders["event_timestamp"] = pd.to_datetime(orders["event_timestamp"], utc=True)'

@@ -256,6 +256,31 @@ CASES = [
         ),
         ("base",),
     ),
+    Case(
+        "helper_module_beside_the_notebook",
+        (
+            LOAD,
+            "from featlib import spend_flags",
+            "%%feature flagged --entity customer_id\nflagged = spend_flags(tx)[['customer_id', 'event_timestamp', 'big']]",
+        ),
+        ("flagged",),
+        extra={"featlib.py": "def spend_flags(df):\n    return df.assign(big=df['amount'] > 20)\n"},
+    ),
+    Case(
+        "category_and_nullable_dtypes",
+        (
+            LOAD,
+            (
+                "%%feature kinds --entity customer_id\n"
+                "kinds = tx[['customer_id', 'event_timestamp']].copy()\n"
+                "kinds['band'] = pd.cut(tx['amount'], [-1000, 10, 30, 1000], labels=['low', 'mid', 'high'])\n"
+                "kinds['n'] = (tx['amount'] > 0).astype('Int64')\n"
+                "kinds['flag'] = (tx['amount'] > 20).astype('boolean')\n"
+                "kinds['cat'] = tx['category'].astype('string')"
+            ),
+        ),
+        ("kinds",),
+    ),
 ]
 
 

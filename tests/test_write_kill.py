@@ -98,3 +98,39 @@ def test_a_killed_export_leaves_all_old_or_all_new(tmp_path: Path):
     assert main(["export", str(notebook), "--out", str(out)]) == 0
     assert generated(out) == new
     assert not [p for p in tmp_path.iterdir() if "nb2feast-staging" in p.name]
+
+
+def test_two_concurrent_exports_to_one_folder_do_not_mix(tmp_path: Path):
+    # Given two notebooks with different views, exported at the same moment into one folder
+    pd.DataFrame(
+        {
+            "customer_id": [1, 2],
+            "event_timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True),
+            "amount": [1.0, 2.0],
+        }
+    ).to_parquet(tmp_path / "tx.parquet")
+    first = write_notebook(tmp_path / "a.ipynb", LOAD, SPEND)
+    second = write_notebook(tmp_path / "b.ipynb", LOAD, MORE)
+    out = tmp_path / "feature_repo"
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "nb2feast.cli", "export", str(nb), "--out", str(out)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for nb in (first, second)
+    ]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in processes]
+    # Then each waited for the other (or gave up with exit 2), and the repository is whole:
+    # the later export kept the earlier notebook's view (each notebook owns its views)
+    assert all(code in (0, 2) for code, _ in results), results
+    assert all(code == 0 or "another nb2feast export" in err for code, err in results), results
+    manifest = (out / "nb2feast.json").read_text()
+    views = {name for name in ("spend", "more") if f'"name": "{name}"' in manifest}
+    assert views == {"spend", "more"} or [c for c, _ in results].count(0) == 1
+    for path in out.rglob("*.py"):
+        ast.parse(path.read_text())
+    assert not [p for p in tmp_path.iterdir() if "nb2feast-staging" in p.name]

@@ -16,7 +16,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -74,11 +74,12 @@ class TransformRunner:
         self._deadline = 0.0
         self._loaded: tuple[dict[str, str], str] | None = None
 
-    def load(self, transforms: dict[str, str], repo: Path) -> None:
-        """The transform modules to run (sent to the child when it is first needed)."""
-        self._loaded = (dict(transforms), str(repo))
+    def load(self, transforms: dict[str, str], repo: Path, views: Sequence[Any] = ()) -> None:
+        """The transform modules to run and their `ViewSpec`s (to place a failure at its
+        notebook line); sent to the child when it is first needed."""
+        self._loaded = (dict(transforms), str(repo), tuple(views))
         if self._process is not None:
-            self._call("load", None, dict(transforms), str(repo))
+            self._call("load", None, *self._loaded)
 
     def batch(self, job: ViewJob, why: str) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
         """(features, entity key columns) of a batch view, from running its `build()`."""
@@ -220,26 +221,28 @@ class _Child:
     def __init__(self) -> None:
         self.package = None
         self.frames: dict[str, Any] = {}
+        self.transforms: dict[str, str] = {}
+        self.views: tuple[Any, ...] = ()
+        self._maps: dict | None = None
 
-    def load(self, payload: tuple[dict[str, str], str]) -> None:
+    def load(self, payload: tuple[dict[str, str], str, tuple[Any, ...]]) -> None:
         from nb2feast.infer import load_transforms
 
-        transforms, repo = payload
-        self.transforms = transforms
-        self.package = load_transforms(transforms, Path(repo))
-        self.frames = {}
-        self.views: dict[str, Any] = {}
+        self.transforms, repo, self.views = payload
+        self.package = load_transforms(self.transforms, Path(repo))
+        self.frames, self._maps = {}, None
 
     def line_maps(self) -> dict:
         """Generated lines -> notebook cells and lines, to place a failing transform's error."""
         from nb2feast.linemap import maps_for_views
 
-        return maps_for_views(self.transforms, list(self.views.values()))
+        if self._maps is None:
+            self._maps = maps_for_views(self.transforms, list(self.views))
+        return self._maps
 
     def frame(self, view: Any) -> Any:
         from nb2feast.infer import run_build
 
-        self.views[view.name] = view
         return run_build(self.package, view, self.frames, self.line_maps)
 
     def batch(self, job: ViewJob) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
@@ -263,7 +266,6 @@ class _Child:
             frames[source.name] = frame[
                 [c for c in frame.columns if c not in source.flags.entities]
             ]
-        self.views[job.view.name] = job.view
         return on_demand_columns(self.package, job.view, frames, self.line_maps)
 
     def freeze(self, job: ViewJob) -> tuple[dict, int]:

@@ -104,7 +104,7 @@ def _compare_feature(
         value_mismatch, dropped = present, ~present
         mismatches = len(expected) + len(extra_ids)
 
-    notebook_type = feast_type_for_dtype(spec.dtype_notebook)
+    notebook_type = _notebook_feast_type(spec.dtype_notebook, expected)
     type_ok = spec.feast_type is None or notebook_type is None or spec.feast_type == notebook_type
     examples = _examples(
         expected,
@@ -132,6 +132,24 @@ def _compare_feature(
         feast_type=spec.feast_type or "",
         feast_type_notebook=notebook_type or "",
     )
+
+
+_OBJECT_KINDS = {
+    "string": "String",
+    "boolean": "Bool",
+    "integer": "Int64",
+    "floating": "Float64",
+    "mixed-integer-float": "Float64",
+    "bytes": "Bytes",
+}
+
+
+def _notebook_feast_type(dtype: str, values: pd.Series) -> str | None:
+    """The Feast type of the notebook's column: by dtype, or for `object` by its values
+    (an object column of bools with missing values is Bool, as export typed it)."""
+    if dtype != "object":
+        return feast_type_for_dtype(dtype)
+    return _OBJECT_KINDS.get(pd.api.types.infer_dtype(values, skipna=True))
 
 
 def values_equal(

@@ -831,10 +831,13 @@ def compile_python_udf(
     function_name: str,
     result: str | None = None,
     dtypes: Mapping[str, str] | None = None,
+    feast_types: Mapping[str, str] | None = None,
 ) -> cst.FunctionDef:
     """The cell as `def NAME(inputs: dict[str, list]) -> dict[str, list]`, computing `features`
     row by row. `result` names the frame holding the features (default: found by dataflow);
-    `dtypes` maps input columns to their pandas dtype, where pandas' rules depend on it.
+    `dtypes` maps input columns to their pandas dtype, where pandas' rules depend on it;
+    `feast_types` maps features to their Feast type (Float32/Int32 values are emitted as
+    numpy's 32-bit scalars, since Feast infers the served schema from the values' types).
     Raises `NotCompilable`."""
     compiler = _Compiler(body, frame, support, dtypes or {})
     for statement in compiler.module.body:
@@ -854,17 +857,24 @@ def compile_python_udf(
     for feature, value in zip(features, values):
         if value.kind == "list":
             raise NotCompilable(f"the feature {feature!r} holds lists (`.str.split`)", 1)
-    return _render(compiler, support, features, values, function_name)
+    outs = [_OUT_BY_FEAST_TYPE.get((feast_types or {}).get(f, ""), "_out") for f in features]
+    compiler.helpers.update(outs)
+    return _render(compiler, support, features, values, function_name, outs)
 
 
-def _render(compiler, support, features, values, function_name) -> cst.FunctionDef:
+# How a feature's value leaves the udf, by its Feast type (default `_out`).
+_OUT_BY_FEAST_TYPE = {"Float32": "_out_single_float", "Int32": "_out_small_int"}
+
+
+def _render(compiler, support, features, values, function_name, outs) -> cst.FunctionDef:
     appends = [
         parse_template_statement(
-            "outputs[{key}].append(_out({value}))\n",
+            "outputs[{key}].append({out}({value}))\n",
             key=cst.SimpleString(json.dumps(f)),
+            out=cst.Name(out),
             value=v.node,
         )
-        for f, v in zip(features, values)
+        for f, v, out in zip(features, values, outs, strict=True)
     ]
     first = next((s for s in compiler.loads), None)
     rows = (

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from nb2feast import __version__
 from nb2feast.child import DEFAULT_TIMEOUT, ExecutionRefused, TransformRunner, ViewJob
-from nb2feast.compile_python import NotCompilable, compile_python_udf
 from nb2feast.errors import UserError
 from nb2feast.extract import ViewSpec, extract_views
 from nb2feast.freeze import freeze_targets, freeze_view, mark_frozen
@@ -37,6 +36,7 @@ from nb2feast.types import FEAST_TO_DTYPE, FEAST_TYPES
 from nb2feast.write import (
     MANIFEST,
     hand_edited,
+    locked,
     seal_manifest,
     stale_files,
     writable_target,
@@ -313,6 +313,8 @@ def compile_served_view(plan: ViewPlan, input_dtypes: Mapping[str, str] | None =
     """The served on-demand view in python mode where the cell compiles row-wise; else
     pandas mode, saying why (the cell's line and the construct). `input_dtypes`: the
     dtypes of the input columns (pandas' null rules depend on them)."""
+    from nb2feast.compile_python import NotCompilable, compile_python_udf  # imports pandas
+
     view = plan.spec
     try:
         udf = compile_python_udf(
@@ -323,6 +325,7 @@ def compile_served_view(plan: ViewPlan, input_dtypes: Mapping[str, str] | None =
             view.name,
             result=view.result_name,
             dtypes=input_dtypes,
+            feast_types={c.name: c.feast_type for c in plan.columns},
         )
     except NotCompilable as refusal:
         return replace(plan, pandas_reason=f"cell line {refusal.line + 1}: {refusal.reason}")
@@ -369,14 +372,14 @@ def _plan_views(
             plans.append(plan)
             transforms[f"transforms/{view.name}.py"] = render_transform(plan)
     transforms["transforms/__init__.py"] = render_transforms_init(plans)
-    runner.load(transforms, repo)
+    runner.load(transforms, repo, [p.spec for p in plans])
     typer = _Typer(notebooks, runner)
     frozen = _freeze(plans, typer, freeze_all)
     for name in frozen:
         plan = next(p for p in plans if p.name == name)
         transforms[f"transforms/{name}.py"] = render_transform(plan)
     if frozen:
-        runner.load(transforms, repo)
+        runner.load(transforms, repo, [p.spec for p in plans])
     typed: list[ViewPlan] = []
     for plan in plans:
         view = plan.spec
@@ -484,11 +487,31 @@ def export_notebooks(
 
     Types come from the notebooks' sidecars when fresh; else the cells' code runs in a child
     process under `timeout` seconds (announced through `say`), or, with `execute=False`,
-    the export stops (exit 2)."""
+    the export stops (exit 2). A write holds `out`'s lock from reading the repository's
+    manifest (whose other notebooks it keeps) to the swap."""
     if not notebooks:
         raise UserError("no notebook given")
-    if not check:
-        writable_target(out)  # before anything runs: --out that is a file is exit 2 at once
+    options = {"project": project, "force": force, "freeze": freeze, "target": target,
+               "execute": execute, "timeout": timeout, "say": say}
+    if check:
+        return _export(notebooks, out, check=True, **options)
+    with locked(writable_target(out)):  # --out that is a file is exit 2 before anything runs
+        return _export(notebooks, out, check=False, **options)
+
+
+def _export(
+    notebooks: Sequence[Path],
+    out: Path,
+    *,
+    project: str | None,
+    check: bool,
+    force: bool,
+    freeze: bool,
+    target: str | None,
+    execute: bool,
+    timeout: float,
+    say: Callable[[str], None] | None,
+) -> ExportResult:
     stack = get_target(target or _existing_target(out))
     loaded = [load_notebook(Path(nb), out) for nb in notebooks]
     previous = _previous_manifest(out)
@@ -524,7 +547,7 @@ def export_notebooks(
         stale = tuple(stale_files(out, files))
         return ExportResult(ok=not stale and no_errors, out=str(out), files=tuple(sorted(files)),
                             stale=stale, hazards=hazards, views=views, texts=dict(files))
-    written = write_repo(out, files, force=force)
+    written = write_repo(out, files, force=force, lock=False)
     return ExportResult(ok=no_errors, out=str(out), files=tuple(written), hazards=hazards, views=views, wrote=True)
 
 

@@ -39,6 +39,22 @@ def _out(x):
     return x.item() if isinstance(x, np.generic) else x
 
 
+def _out_single_float(x):
+    """A Float32 feature as np.float32: Feast infers a python-mode view's schema from the
+    values' Python types at `feast apply`, and a Python float would read as Float64."""
+    x = _out(x)
+    return x if x is None or isinstance(x, str) else np.float32(x)
+
+
+def _out_small_int(x):
+    """An Int32 feature as np.int32 (a Python int would read as Int64); a missing value
+    stays missing."""
+    x = _out(x)
+    if x is None or isinstance(x, str) or (isinstance(x, float) and x != x):
+        return x
+    return np.int32(x)
+
+
 def _nan_if_none(x):
     return np.float64("nan") if x is None else x
 

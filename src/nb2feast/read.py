@@ -18,7 +18,9 @@ def read_notebook(path: Path, display: str | None = None) -> tuple[NotebookCell,
     """Read the code cells of `path`; `display` is how the notebook is named in messages."""
     name = escape_text(display or str(path))
     try:
-        notebook = _read_v4(Path(path))
+        with warnings.catch_warnings():  # nbformat warns (to stderr) of ids it repairs
+            warnings.simplefilter("ignore")
+            notebook = _read_v4(Path(path))
     except FileNotFoundError:
         raise UserError("notebook not found", where=name) from None
     except RecursionError:

@@ -132,30 +132,23 @@ def _block(statements: Sequence[cst.BaseStatement]) -> cst.IndentedBlock:
     return cst.IndentedBlock(body=list(statements))
 
 
-def _docstring(text: str) -> cst.SimpleStatementLine:
-    return cst.SimpleStatementLine(body=[cst.Expr(cst.SimpleString(_triple(text)))])
-
-
 def _triple(text: str) -> str:
     return docstring_literal(text)
 
 
-
-def _return(name: str) -> cst.SimpleStatementLine:
-    return cst.SimpleStatementLine(body=[cst.Return(cst.Name(name))])
-
-
-def _transform_function(plan: ViewPlan) -> cst.Module:
+def _transform_function(plan: ViewPlan) -> str:
+    """The cell as `def NAME(inputs) -> pd.DataFrame`, its statements verbatim (each laid
+    out by LibCST once, see `_statement_code`)."""
     spec = plan.spec
     ref = spec.cell.ref
     params = ", ".join(f"{name}: pd.DataFrame" for name in spec.inputs)
     result = spec.result_name
     doc = f"{plan.notebook}, cell {ref.index} (id {ref.id}), verbatim; returns `{result}`."
-    body = [_docstring(doc), *(s.node for s in spec.body), _return(result)]
-    return parse_template_module(
-        f"def {{name}}({params}) -> pd.DataFrame: {{body}}\n",
-        name=cst.Name(spec.name),
-        body=_block(body),
+    return (
+        f"def {spec.name}({params}) -> pd.DataFrame:\n"
+        f"    {_triple(doc)}\n"
+        + "".join(_statement_code(s.node, 1) for s in spec.body)
+        + f"    return {result}\n"
     )
 
 
@@ -225,7 +218,7 @@ def render_transform(plan: ViewPlan) -> str:
         parts.append(_support_block(support))
     if not plan.local_modules:
         parts.append(_FOLDER_COMMENT + notebook_dir)
-    parts.append(_transform_function(plan).code)
+    parts.append(_transform_function(plan))
     parts.append(_load_inputs_function(plan))
     if batch:
         parts.append(_build_function(plan))
@@ -411,7 +404,13 @@ def _udf(plan: ViewPlan, function: str, mode: str) -> str:
     else:
         frame = spec.input_frame or "inputs"
         result = spec.result_name
-        selection = cst.parse_statement(f"return {result}[{json.dumps([c.name for c in plan.columns])}]\n")
+        selected = f"{result}[{json.dumps([c.name for c in plan.columns])}]"
+        # Feast infers a pandas-mode view's schema from what it returns on float64 inputs:
+        # a Float32 feature keeps its declared type only if the udf returns float32.
+        narrow = {c.name: "float32" for c in plan.columns if c.feast_type == "Float32"}
+        if narrow:
+            selected += f".astype({json.dumps(narrow)})"
+        selection = cst.parse_statement(f"return {selected}\n")
         support = plan.udf_support if plan.udf_support is not None else [s.node for s in spec.support]
         body = [*support, *(s.node for s in spec.body), selection]
         function_def = parse_template_module(

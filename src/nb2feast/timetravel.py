@@ -513,7 +513,7 @@ def _noise(
             break
         try:
             again = _run(transform, probe)
-        except Exception:  # noqa: BLE001, S112 - only a difference between results is judged
+        except Exception:  # noqa: BLE001 - only a difference between results is judged
             continue
         if not set(on_run) <= set(again.columns):
             continue
@@ -597,6 +597,11 @@ def _failed_cuts(view: Mapping, failures: Sequence[str], cuts: int) -> Hazard:
         fix=FIX_FAILED_CUT,
         view=str(view["name"]),
     )
+
+
+def could_not_check(view: Mapping, why: str, severity: str = "warning") -> Hazard:
+    """NB2F312: time travel could not check the view (a warning: visible, not a failure)."""
+    return _unchecked(view, severity, why)
 
 
 def _unchecked(view: Mapping, severity: str, why: str) -> Hazard:
@@ -796,8 +801,9 @@ def _hazard(view: Mapping, feature: str, leaks: list[_Leak], arrival: Sequence[s
         col=0,
         message=(
             f"time travel: view {view['name']!r}, feature {feature!r} is computed from data that "
-            f"did not exist yet at its timestamp: recomputed on inputs cut at {first.cut.isoformat()}{clock}, "
-            f"{first.changed} of {first.compared} rows stamped at or before the cut change{amount}; "
+            f"did not exist yet at its timestamp: recomputed on inputs cut at "
+            f"{first.cut.isoformat()}{clock}, {first.changed} of {first.compared} rows stamped "
+            f"at or before the cut change{amount}; "
             f"e.g. {where}: {_show(first.example['all_data'])} with all data, "
             f"{_show(first.example['data_up_to_cut'])} with data up to the cut"
         ),

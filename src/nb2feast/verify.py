@@ -822,7 +822,7 @@ class _Run:
     def time_travel(self, states: dict[str, _State]) -> tuple[Hazard, ...]:
         """NB2F310 hazards of every batch view; a view whose transform raises gets the error."""
         from nb2feast.infer import TRANSFORM_LOCK
-        from nb2feast.timetravel import module_source, time_travel_hazards
+        from nb2feast.timetravel import could_not_check, module_source, time_travel_hazards
 
         batch = [v for v in self.views.values() if v.kind == "batch"]
         if not batch:
@@ -838,9 +838,8 @@ class _Run:
             module = getattr(package, view.name, None)
             transform = getattr(module, view.name, None)
             if transform is None or not hasattr(module, "load_inputs"):
-                states[view.name].notes.append(
-                    f"time travel skipped: {view.module} has no load_inputs()"
-                )
+                why = f"{view.module} has no transform with load_inputs()"
+                hazards.append(could_not_check(view.to_json(), why))
                 continue
             self.say(f"{view.name}: time travel")
             try:

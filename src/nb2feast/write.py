@@ -12,6 +12,7 @@ the write before anything changes, unless forced.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -105,11 +106,13 @@ def hand_edited(out: Path, files: Mapping[str, str]) -> list[str]:
     return sorted(edited)
 
 
-def write_repo(out: Path, files: Mapping[str, str], *, force: bool = False) -> list[str]:
+def write_repo(
+    out: Path, files: Mapping[str, str], *, force: bool = False, lock: bool = True
+) -> list[str]:
     """Make `out` hold `files` (plus everything in it nb2feast does not own), atomically;
-    returns the relative paths written."""
+    returns the relative paths written. `lock=False`: the caller holds `locked(out)`."""
     out = writable_target(out)
-    with locked(out):
+    with locked(out) if lock else contextlib.nullcontext():
         remove_dead_staging(out)
         edited = [] if force else hand_edited(out, files)
         if edited:
@@ -192,6 +195,8 @@ def locked(out: Path, wait: float | None = None) -> Iterator[None]:
                         fix="wait for it to finish, then export again",
                     ) from None
                 time.sleep(0.05)
+            except OSError:  # a file system without flock (some NFS): the swap stays atomic
+                break
         yield
     finally:
         os.close(descriptor)  # releases the lock

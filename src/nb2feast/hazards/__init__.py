@@ -102,7 +102,7 @@ def _identifiers(body: str) -> set[str]:
 
 
 def _trigger_names(text: str, view: NotebookView) -> set[str]:
-    """The identifiers of `text` plus every identifier of the import of each imported name it uses."""
+    """The identifiers of `text` plus every identifier of the imports of the names it uses."""
     names = _identifiers(text)
     for name in names & view.imports.keys():
         names.update(_IDENTIFIER.findall(view.imports[name]))

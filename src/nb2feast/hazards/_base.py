@@ -66,7 +66,7 @@ class HazardVisitor(cst.BatchableCSTVisitor):
         )
 
     def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], None]]:
-        """Only the handlers a detector defines (LibCST's default inspects ~700 no-op methods per call)."""
+        """Only the handlers a detector defines (LibCST's default looks at ~700 no-op methods)."""
         return {name: getattr(self, name) for name in self._handler_names()}
 
     @classmethod

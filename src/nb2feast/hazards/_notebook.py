@@ -81,7 +81,7 @@ def neutralize_magics(source: str) -> str:
 
 
 def parse_cell_code(source: str) -> cst.Module:
-    """Parse cell code with magics neutralized; fall back to the raw text (a `%` may be a modulo)."""
+    """Parse cell code with magics neutralized; else the raw text (`%` may be a modulo)."""
     try:
         return cst.parse_module(neutralize_magics(source))
     except cst.ParserSyntaxError:

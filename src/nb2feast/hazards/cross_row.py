@@ -130,7 +130,10 @@ class CrossRowVisitor(HazardVisitor):
             self._report_statistic(call, f"`.{method}()`")
         elif method in WINDOWS:
             what = "depends on the other rows of the frame and their order"
-            fix = f"compute `{method}` in a batch feature view keyed by entity and timestamp, {_INPUT}"
+            fix = (
+                f"compute `{method}` in a batch feature view keyed by entity and timestamp, "
+                f"{_INPUT}"
+            )
             self._error(call.func.attr, "NB2F102", f"`.{method}()`", what, fix)
         else:
             fix = f"move it into a batch feature view keyed by the group column, {_INPUT}"

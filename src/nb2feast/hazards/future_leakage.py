@@ -54,9 +54,11 @@ class FutureLeakageVisitor(HazardVisitor):
                 call.func.attr,
                 "NB2F301",
                 "error",
-                f"`{self.code(call)}` looks {self.code(periods.value).lstrip('-')} row(s) ahead: each row "
+                f"`{self.code(call)}` looks {self.code(periods.value).lstrip('-')} row(s) ahead: "
+                "each row "
                 "reads a value from its future, which does not exist at prediction time",
-                f"use a positive period (`.{method}(1)` reads the past), or make the future value the "
+                f"use a positive period (`.{method}(1)` reads the past), or make the future value "
+                "the "
                 "label, not a feature",
             )
         elif method == "rolling" and m.matches(
@@ -87,7 +89,8 @@ class FutureLeakageVisitor(HazardVisitor):
                 call.func.attr,
                 "NB2F304",
                 "warning",
-                "`.interpolate()` fills a gap using the next known value, which lies in the row's future",
+                "`.interpolate()` fills a gap using the next known value, which lies in the row's "
+                "future",
                 "fill forward (`.ffill()` or interpolate(method='ffill')) or with a constant",
             )
 
@@ -100,6 +103,7 @@ class FutureLeakageVisitor(HazardVisitor):
                 call,
                 "NB2F305",
                 "error",
-                f"merge_asof(direction={self.code(direction.value)}) joins rows stamped after the event time",
+                f"merge_asof(direction={self.code(direction.value)}) joins rows stamped after the "
+                "event time",
                 "use direction='backward' (the default): only values known at the event time",
             )

@@ -139,9 +139,11 @@ class NotebookStateVisitor(HazardVisitor):
             node,
             "NB2F403",
             self._severity,
-            f"the cell mutates notebook global '{name}'; the exported transform has no such global, "
+            f"the cell mutates notebook global '{name}'; the exported transform has no such "
+            "global, "
             "and re-running the cell changes it again",
-            f"build a new local value from '{name}' inside the cell instead of changing it in place",
+            f"build a new local value from '{name}' inside the cell instead of changing it in "
+            "place",
         )
 
     def visit_Global(self, node: cst.Global) -> None:
@@ -178,7 +180,8 @@ class NotebookStateVisitor(HazardVisitor):
                 call,
                 "NB2F404",
                 self._severity,
-                f"`{self.code(call.func)}(...)` reads a file or the network inside the feature cell; "
+                f"`{self.code(call.func)}(...)` reads a file or the network inside the feature "
+                "cell; "
                 "at serving time that data is absent or different",
                 "load the data in an earlier cell and pass the frame in: the frame becomes a Feast "
                 "source (batch) or an input view / --request field (on-demand)",

@@ -71,7 +71,8 @@ class TimezoneVisitor(HazardVisitor):
             literal,
             "NB2F501",
             "warning",
-            f"naive timestamp `{self.code(literal)}` is compared with a column; Feast's event timestamps "
+            f"naive timestamp `{self.code(literal)}` is compared with a column; Feast's event "
+            "timestamps "
             "are UTC-aware, so the comparison raises or shifts by the local offset",
             'give the literal a zone: pd.Timestamp("2024-01-01", tz="UTC") or '
             "datetime(2024, 1, 1, tzinfo=timezone.utc)",
@@ -111,7 +112,8 @@ class TimezoneVisitor(HazardVisitor):
                 call.func.attr,
                 "NB2F502",
                 "warning",
-                f"`.{call.func.attr.value}(None)` drops the time zone; the naive values no longer say "
+                f"`.{call.func.attr.value}(None)` drops the time zone; the naive values no longer "
+                "say "
                 "which instant they are, and Feast reads them as UTC",
                 'keep timestamps aware (UTC) end to end: use .tz_convert("UTC") instead',
             )

@@ -157,8 +157,31 @@ def user_errors(target: Target) -> Iterator[None]:
         raise RequestError.from_user_error(error, target.root) from error
 
 
+def check_neighbours(target: Target) -> None:
+    """Export re-reads the other notebooks a shared repository's manifest names: each must
+    be inside the server root too (a manifest is a file anyone with write access can edit)."""
+    try:
+        manifest = json.loads((target.repo / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    listed = manifest.get("notebooks") if isinstance(manifest, dict) else None
+    for name in listed if isinstance(listed, list) else []:
+        try:
+            inside = (target.repo / str(name)).resolve().is_relative_to(target.root)
+        except (OSError, ValueError, RuntimeError):
+            inside = False
+        if not inside:
+            raise RequestError(
+                403,
+                f"{target.relative(target.repo)}/{MANIFEST_FILE} names a notebook outside the "
+                "server root",
+                notebook=target.relative(target.notebook),
+            )
+
+
 def cells(target: Target) -> dict[str, Any]:
     """The notebook's feature cells, each with the status badge the panel shows."""
+    check_neighbours(target)
     with user_errors(target):
         return _cells(target)
 
@@ -184,6 +207,7 @@ def promote(target: Target, cell_id: str | None = None) -> dict[str, Any]:
     `cell_id` only checks that the promoted cell is a feature cell of this notebook: a
     repository is always generated from every feature cell, so views stay consistent.
     """
+    check_neighbours(target)
     with user_errors(target):
         return _promote(target, cell_id)
 
