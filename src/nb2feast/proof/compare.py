@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from nb2feast.model import ParityFeature
-from nb2feast.repo.types import feast_type_for_dtype
+from nb2feast.repo.types import feast_type_for_dtype, feast_type_for_values
 
 ROW_ID = "nb2feast_row_id"
 MAX_EXAMPLES = 5
@@ -134,14 +134,6 @@ def _compare_feature(
     )
 
 
-_OBJECT_KINDS = {
-    "string": "String",
-    "boolean": "Bool",
-    "integer": "Int64",
-    "floating": "Float64",
-    "mixed-integer-float": "Float64",
-    "bytes": "Bytes",
-}
 
 
 def _notebook_feast_type(dtype: str, values: pd.Series) -> str | None:
@@ -149,7 +141,7 @@ def _notebook_feast_type(dtype: str, values: pd.Series) -> str | None:
     (an object column of bools with missing values is Bool, as export typed it)."""
     if dtype != "object":
         return feast_type_for_dtype(dtype)
-    return _OBJECT_KINDS.get(pd.api.types.infer_dtype(values, skipna=True))
+    return feast_type_for_values(values)
 
 
 def values_equal(

@@ -85,18 +85,10 @@ class Repository:
 
 def load_repository(repo: Path) -> Repository:
     """The repository's `nb2feast.json`, typed; a missing or broken one is the user's to fix."""
+    from nb2feast.repo.materialize import read_manifest
+
     repo = Path(repo)
-    try:
-        data = json.loads((repo / MANIFEST).read_text())
-    except FileNotFoundError:
-        raise UserError(
-            f"{repo} is not an nb2feast repository (no {MANIFEST})",
-            where=str(repo),
-            fix="run `nb2feast export NOTEBOOK --out DIR` first",
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{MANIFEST} is not valid JSON: {exc}", where=str(repo)) from None
-    return Repository(repo, Manifest.from_json(data))
+    return Repository(repo, Manifest.from_json(read_manifest(repo)))
 
 
 def load_manifest(repo: Path) -> Manifest:
