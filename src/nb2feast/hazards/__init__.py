@@ -128,10 +128,11 @@ def detect_hazards(
     if slice_statements is None:
         slice_statements = _trace_slice(feature_cell, cells)
     flags = _slice_flags(feature_cell.flags)
+    key = _hashed_cells(cells)
     found = [
         replace(hazard, view=feature_cell.flags.name)
         for stmt in slice_statements
-        for hazard in _statement_hazards(stmt, tuple(cells), flags)
+        for hazard in _statement_hazards(stmt, key, flags)
     ]
     found += clock_flow_hazards(feature_cell, slice_statements)
     found += source_hints(feature_cell, slice_statements, folder)
@@ -196,6 +197,30 @@ def _statement_view(as_cell: FeatureCell, cells: Sequence[NotebookCell]) -> Note
     names = sorted(name for name in imports if name not in own.bindings)
     header = "".join(imports[name] + "\n" for name in names)
     return replace(view, header=header, imports=imports, header_names=frozenset(names))
+
+
+class _HashedCells(tuple):
+    """The notebook's cells as a cache key whose hash is computed once: every statement of a
+    shared preprocessing cell is looked up once per view."""
+
+    def __hash__(self) -> int:
+        try:
+            return self._hash
+        except AttributeError:
+            self._hash = super().__hash__()
+            return self._hash
+
+
+_HASHED: dict[int, tuple[Sequence[NotebookCell], _HashedCells]] = {}
+
+
+def _hashed_cells(cells: Sequence[NotebookCell]) -> _HashedCells:
+    hit = _HASHED.get(id(cells))
+    if hit is None or hit[0] is not cells:
+        if len(_HASHED) > 64:  # a long-lived process (the lab server) keeps no old notebooks
+            _HASHED.clear()
+        hit = _HASHED[id(cells)] = (cells, _HashedCells(cells))
+    return hit[1]
 
 
 @lru_cache(maxsize=4096)

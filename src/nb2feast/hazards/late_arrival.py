@@ -8,6 +8,7 @@ finding is info.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
@@ -109,18 +110,38 @@ _READERS = m.Call(
 )
 
 
-def _source_columns(path: Path) -> list[str]:
+# Statements of a shared preprocessing cell are in every view's slice: match each once.
+_LITERALS: dict[int, tuple[cst.CSTNode, tuple[str, ...]]] = {}
+
+
+def _read_literals(node: cst.CSTNode) -> tuple[str, ...]:
+    """The file names `node` reads with `read_parquet`/`read_csv` (string literals only)."""
+    cached = _LITERALS.get(id(node))
+    if cached is None or cached[0] is not node:
+        if len(_LITERALS) > 100_000:  # a long-lived process keeps no old notebooks
+            _LITERALS.clear()
+        literals = tuple(
+            value
+            for call in m.findall(node, _READERS)
+            if isinstance(value := call.args[0].value.evaluated_value, str)
+        )
+        cached = _LITERALS[id(node)] = (node, literals)
+    return cached[1]
+
+
+@functools.lru_cache(maxsize=256)
+def _source_columns(path: Path) -> tuple[str, ...]:
     """Column names of a source file from its schema or header, reading no data rows."""
     try:
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq
 
             schema = pq.read_schema(path)
-            return [f.name for f in schema if str(f.type).startswith(("timestamp", "date"))]
+            return tuple(f.name for f in schema if str(f.type).startswith(("timestamp", "date")))
         with path.open(encoding="utf-8", errors="replace") as handle:
-            return next(csv.reader([handle.readline()]), [])
+            return tuple(next(csv.reader([handle.readline()]), []))
     except (OSError, ValueError, ImportError):
-        return []
+        return ()
 
 
 def source_hints(
@@ -134,10 +155,7 @@ def source_hints(
         return []
     found = []
     for stmt in loading:
-        for call in m.findall(stmt.node, _READERS):
-            literal = call.args[0].value.evaluated_value
-            if not isinstance(literal, str):
-                continue
+        for literal in _read_literals(stmt.node):
             columns = [
                 c
                 for c in _source_columns(folder / literal)
