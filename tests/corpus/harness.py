@@ -13,7 +13,7 @@ current code): `jupyter nbconvert --execute --inplace`, `nb2feast export --forma
 `judge` turns an outcome and a verdict into one failure list per step.
 
 `python tests/corpus/harness.py [NAME ...]` runs the notebooks and rewrites
-`CORPUS_STATUS.md` at the checkout's root.
+`tests/corpus/STATUS.md`.
 """
 
 from __future__ import annotations
@@ -432,7 +432,7 @@ def main(names: list[str]) -> None:
                 name, {s: ("ok" if not p else p) for s, p in results[name][1].items()}, flush=True
             )
     if not names:
-        write_status(results, ROOT / "CORPUS_STATUS.md")
+        write_status(results, ROOT / "tests" / "corpus" / "STATUS.md")
 
 
 if __name__ == "__main__":
