@@ -245,6 +245,16 @@ def _shape_change(full: pd.DataFrame, partial: pd.DataFrame) -> str:
     return "; ".join(p for p in parts if p)
 
 
+def _view_position(view: Mapping) -> dict:
+    """Where a finding about the whole view is placed: its cell, line 1."""
+    return {
+        "cell_index": int(view.get("cell_index", 0) or 0),
+        "cell_id": str(view.get("cell_id", "") or ""),
+        "line": 1,
+        "col": 0,
+    }
+
+
 def _late_values(view: Mapping, feature: str, leaks: list[_Leak], arrival: Sequence[str]) -> Hazard:
     """NB2F611: a feature whose values change when rows that had not arrived yet are removed."""
     first = next((leak for leak in leaks if "(no row)" not in leak.example.values()), leaks[0])
@@ -255,10 +265,7 @@ def _late_values(view: Mapping, feature: str, leaks: list[_Leak], arrival: Seque
         code=CODE_LATE_VALUES,
         category="late_arrival",
         severity="error",
-        cell_index=int(view.get("cell_index", 0) or 0),
-        cell_id=str(view.get("cell_id", "") or ""),
-        line=1,
-        col=0,
+        **_view_position(view),
         message=(
             f"time travel: view {view['name']!r}, feature {feature!r} is computed from rows that "
             f"had not arrived yet: with the inputs cut also by arrival {_names(list(arrival))} "
@@ -536,10 +543,7 @@ def _noise(
         code=CODE_NONDETERMINISTIC,
         category="nondeterministic",
         severity=severity,
-        cell_index=int(view.get("cell_index", 0) or 0),
-        cell_id=str(view.get("cell_id", "") or ""),
-        line=1,
-        col=0,
+        **_view_position(view),
         message=(
             f"time travel: view {view['name']!r}, {_names(noisy)} differ between {how}: "
             f"{leak.changed} of {leak.compared} rows, e.g. {where}: "
@@ -583,10 +587,7 @@ def _failed_cuts(view: Mapping, failures: Sequence[str], cuts: int) -> Hazard:
         code=CODE_FAILED_CUT,
         category="future_leakage",
         severity="error",
-        cell_index=int(view.get("cell_index", 0) or 0),
-        cell_id=str(view.get("cell_id", "") or ""),
-        line=1,
-        col=0,
+        **_view_position(view),
         message=(
             f"time travel: view {view['name']!r} does not compute on less data: on its inputs "
             f"as they were at {len(failures)} of {cuts} earlier times it fails or makes other "
@@ -609,10 +610,7 @@ def _unchecked(view: Mapping, severity: str, why: str) -> Hazard:
         code=CODE_UNCHECKED,
         category="future_leakage",
         severity=severity,
-        cell_index=int(view.get("cell_index", 0) or 0),
-        cell_id=str(view.get("cell_id", "") or ""),
-        line=1,
-        col=0,
+        **_view_position(view),
         message=f"time travel could not check view {view['name']!r} fully: {why}",
         fix=FIX_UNCHECKED,
         view=str(view["name"]),
@@ -638,10 +636,7 @@ def _late_arrivals(
                 code=CODE_LATE_ARRIVAL,
                 category="late_arrival",
                 severity="warning" if sure else "info",
-                cell_index=int(view.get("cell_index", 0) or 0),
-                cell_id=str(view.get("cell_id", "") or ""),
-                line=1,
-                col=0,
+                **_view_position(view),
                 message=(
                     f"view {view['name']!r}: input {name!r} "
                     + (
@@ -795,10 +790,7 @@ def _hazard(view: Mapping, feature: str, leaks: list[_Leak], arrival: Sequence[s
         code=CODE,
         category="future_leakage",
         severity="error",
-        cell_index=int(view.get("cell_index", 0) or 0),
-        cell_id=str(view.get("cell_id", "") or ""),
-        line=1,
-        col=0,
+        **_view_position(view),
         message=(
             f"time travel: view {view['name']!r}, feature {feature!r} is computed from data that "
             f"did not exist yet at its timestamp: recomputed on inputs cut at "
